@@ -1,0 +1,226 @@
+//! Engine unit tests on hand-built scenarios (independent of the parser).
+
+use super::*;
+use crate::scenario::{Arrival, Duration, Pool, Queue, TaskType, TICKS_PER_SECOND};
+
+const S: Tick = TICKS_PER_SECOND;
+
+/// The incident: `parents` main tasks at 0 s, each spawning `fanout` subtasks of 4 s and
+/// waiting, on one pool of `workers`.
+pub(crate) fn fanout(workers: u32, parents: usize, fanout: u32) -> Scenario {
+    Scenario {
+        name: "fanout".into(),
+        description: String::new(),
+        seed: 1,
+        horizon: None,
+        ties: Ties::Canonical,
+        queues: vec![Queue {
+            name: "default".into(),
+            discipline: Discipline::Fifo,
+            consumers: vec![0],
+        }],
+        pools: vec![Pool {
+            name: "default".into(),
+            workers,
+            queues: vec![0],
+        }],
+        tasks: vec![
+            TaskType {
+                name: "main_task".into(),
+                queue: 0,
+                priority: 0,
+                steps: vec![
+                    Step::Spawn {
+                        task: 1,
+                        count: fanout,
+                        then: None,
+                    },
+                    Step::Wait {
+                        timeout: None,
+                        on_timeout: OnTimeout::Fail,
+                    },
+                ],
+            },
+            TaskType {
+                name: "subtask".into(),
+                queue: 0,
+                priority: 0,
+                steps: vec![Step::Work(Duration::Fixed(4 * S))],
+            },
+        ],
+        arrivals: vec![Arrival {
+            task: 0,
+            pattern: ArrivalPattern::At(vec![0; parents]),
+        }],
+    }
+}
+
+#[derive(Default)]
+struct Count {
+    finished: Vec<(TaskId, TaskResult, Tick)>,
+    max_busy: Vec<u32>,
+}
+
+impl Observer for Count {
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        if let Event::Finished { task, result } = *event {
+            self.finished.push((sim.instance(task).task, result, sim.now()));
+        }
+        // A worker runs one task at a time: held workers never exceed the pool size.
+        for p in 0..sim.scenario().pools.len() {
+            let (idle, _, held) = sim.pool_counts(p);
+            assert_eq!(idle + held, sim.scenario().pools[p].workers);
+        }
+    }
+}
+
+#[test]
+fn the_incident_deadlocks_at_zero_with_both_workers_waiting() {
+    let model = Model::new(fanout(2, 2, 10));
+    let (outcome, sim) = simulate(&model, &mut (), Limits::default());
+    let Outcome::Deadlock(d) = outcome else {
+        panic!("expected a deadlock, got {outcome:?}");
+    };
+    assert_eq!(d.time, 0);
+    assert_eq!(d.blocked(), vec!["main_task#1", "main_task#2"]);
+    assert_eq!(d.queued.len(), 20);
+    assert_eq!(d.pools.len(), 1);
+    assert_eq!(sim.live_tasks(), 22);
+    let text = d.explain();
+    assert!(text.contains("worker default/1 holds main_task#1 since 0s"), "{text}");
+    assert!(text.contains("cycle: worker default/1 -> main_task#1 -> subtask#1 -> queue default -> pool default -> worker default/1"), "{text}");
+    assert!(d.to_dot().starts_with("digraph deadlock {"));
+}
+
+#[test]
+fn four_workers_complete_the_incident_at_36s() {
+    let model = Model::new(fanout(4, 2, 10));
+    let mut count = Count::default();
+    let (outcome, sim) = simulate(&model, &mut count, Limits::default());
+    assert!(matches!(outcome, Outcome::Completed), "{outcome:?}");
+    assert_eq!(sim.now(), 36 * S);
+    assert_eq!(count.finished.len(), 22);
+    assert!(count.finished.iter().all(|f| f.1 == TaskResult::Completed));
+    let parents: Vec<Tick> = count.finished.iter().filter(|f| f.0 == 0).map(|f| f.2).collect();
+    assert_eq!(parents, vec![20 * S, 36 * S]);
+    assert_eq!(sim.live_tasks(), 0);
+}
+
+#[test]
+fn canonical_fast_path_matches_first_option_every_time() {
+    struct First;
+    impl Chooser for First {
+        fn choose(&mut self, _: &Simulation<'_>, _: &[Choice]) -> Option<usize> {
+            Some(0)
+        }
+    }
+    for (w, p, f) in [(2, 2, 10), (4, 2, 10), (3, 5, 2), (1, 1, 1)] {
+        let model = Model::new(fanout(w, p, f));
+        let mut a = Count::default();
+        let mut b = Count::default();
+        let mut sa = Simulation::new(&model);
+        let mut sb = Simulation::new(&model);
+        let oa = run(&mut sa, &mut Canonical, &mut a, Limits::default());
+        let ob = run(&mut sb, &mut First, &mut b, Limits::default());
+        assert_eq!(oa.name(), ob.name());
+        assert_eq!(a.finished, b.finished);
+        assert_eq!(sa.now(), sb.now());
+        assert_eq!(sa.choices_made(), sb.choices_made());
+    }
+}
+
+#[test]
+fn a_timeout_on_the_wait_frees_the_workers() {
+    let mut s = fanout(2, 2, 3);
+    s.tasks[0].steps[1] = Step::Wait {
+        timeout: Some(Duration::Fixed(10 * S)),
+        on_timeout: OnTimeout::Fail,
+    };
+    let model = Model::new(s);
+    let mut count = Count::default();
+    let (outcome, sim) = simulate(&model, &mut count, Limits::default());
+    assert!(matches!(outcome, Outcome::Completed), "{outcome:?}");
+    let failed: Vec<_> = count.finished.iter().filter(|f| f.1 == TaskResult::Failed).collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|f| f.0 == 0 && f.2 == 10 * S));
+    // 6 subtasks of 4 s on 2 workers after 10 s.
+    assert_eq!(sim.now(), 10 * S + 3 * 4 * S);
+}
+
+#[test]
+fn then_callback_runs_once_all_children_finished() {
+    let mut s = fanout(2, 1, 3);
+    s.tasks[0].steps = vec![Step::Spawn {
+        task: 1,
+        count: 3,
+        then: Some(2),
+    }];
+    s.tasks.push(TaskType {
+        name: "finalize".into(),
+        queue: 0,
+        priority: 0,
+        steps: vec![Step::Work(Duration::Fixed(S))],
+    });
+    let model = Model::new(s);
+    let mut count = Count::default();
+    let (outcome, sim) = simulate(&model, &mut count, Limits::default());
+    assert!(matches!(outcome, Outcome::Completed), "{outcome:?}");
+    assert_eq!(count.finished.len(), 5);
+    assert_eq!(count.finished.last().unwrap().0, 2);
+    assert_eq!(sim.now(), 9 * S); // children 0-4 s (two) and 4-8 s, callback 8-9 s
+}
+
+#[test]
+fn partial_deadlock_is_found_while_another_pool_keeps_working() {
+    let mut s = fanout(1, 1, 1);
+    // A second pool with its own long-running work.
+    s.queues.push(Queue {
+        name: "other".into(),
+        discipline: Discipline::Fifo,
+        consumers: vec![1],
+    });
+    s.pools.push(Pool {
+        name: "other".into(),
+        workers: 1,
+        queues: vec![1],
+    });
+    s.tasks.push(TaskType {
+        name: "long".into(),
+        queue: 1,
+        priority: 0,
+        steps: vec![Step::Work(Duration::Fixed(1000 * S))],
+    });
+    s.arrivals.push(Arrival {
+        task: 2,
+        pattern: ArrivalPattern::At(vec![0]),
+    });
+    let model = Model::new(s);
+    let (outcome, _) = simulate(&model, &mut (), Limits::default());
+    let Outcome::Deadlock(d) = outcome else {
+        panic!("expected a deadlock, got {outcome:?}");
+    };
+    assert_eq!(d.time, 0);
+    assert_eq!(d.blocked(), vec!["main_task#1"]);
+}
+
+#[test]
+fn options_list_every_same_instant_interleaving_point() {
+    let model = Model::new(fanout(2, 2, 1));
+    let mut sim = Simulation::new(&model);
+    // The arrivals of one stream keep their order: only the first is due.
+    assert_eq!(sim.options().len(), 1);
+    let first = sim.options()[0];
+    sim.apply(first, &mut ());
+    let opts = sim.options();
+    // The second arrival, or worker 1 or 2 takes main_task#1.
+    assert_eq!(opts.len(), 3, "{opts:?}");
+}
+
+#[test]
+fn event_limit_stops_a_run() {
+    let model = Model::new(fanout(4, 2, 10));
+    let mut sim = Simulation::new(&model);
+    let outcome = run(&mut sim, &mut Canonical, &mut (), Limits { max_events: 5 });
+    assert!(matches!(outcome, Outcome::EventLimit));
+    assert_eq!(sim.choices_made(), 5);
+}

@@ -1,0 +1,423 @@
+//! The validated scenario: what the engine, the explorer and the reports see.
+//!
+//! A scenario file is read in two layers. [`file`] is the serde shape of the TOML, close to what
+//! the user wrote and carrying source spans; [`validate`] turns it into the [`Scenario`] below, in
+//! which every name is resolved to an index, every duration is an integer number of ticks
+//! (nanoseconds), every `call` is inlined into its caller, and nothing can be wrong any more. The
+//! engine never sees a name it has to look up or a value it has to check.
+//!
+//! Ids are plain indices into the scenario's vectors (`QueueId` into `queues`, and so on), in the
+//! order the file declares them; that order is also the order of every report.
+
+pub mod duration;
+pub mod file;
+pub mod set;
+pub mod validate;
+
+use crate::rng::SimRng;
+
+pub use validate::{load, parse};
+
+/// Simulated time: an integer number of nanoseconds since the start of the run.
+pub type Tick = u64;
+
+/// Ticks per second of simulated time.
+pub const TICKS_PER_SECOND: Tick = 1_000_000_000;
+
+/// Index of a queue in [`Scenario::queues`].
+pub type QueueId = usize;
+/// Index of a pool in [`Scenario::pools`].
+pub type PoolId = usize;
+/// Index of a task type in [`Scenario::tasks`].
+pub type TaskId = usize;
+
+/// A whole, validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Display name (the file's `name`, else the file stem).
+    pub name: String,
+    /// Free text from the file's `description`.
+    pub description: String,
+    /// Seed of every random draw of a run (default 0).
+    pub seed: u64,
+    /// Stop the run at this instant (default: run until nothing is left to happen).
+    pub horizon: Option<Tick>,
+    /// How a plain `run` breaks ties between actions due at the same instant.
+    pub ties: Ties,
+    /// Every queue; `queues[0]` is the queue named `default`, which always exists.
+    pub queues: Vec<Queue>,
+    /// Every pool of workers, in file order.
+    pub pools: Vec<Pool>,
+    /// Every task type, in file order.
+    pub tasks: Vec<TaskType>,
+    /// Every arrival stream, in file order (`--set arrival.N...` counts from 0 in this order).
+    pub arrivals: Vec<Arrival>,
+}
+
+/// How a run orders actions that are due at the same instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Ties {
+    /// The documented canonical rule: events in scheduling order, then idle workers (lowest
+    /// index first) take tasks, then the tasks just taken run their instantaneous steps.
+    #[default]
+    Canonical,
+    /// Every tie is broken by a draw from the run's generator (what `explore --mode random`
+    /// uses; `--set ties=random` makes `run` do the same).
+    Random,
+}
+
+/// A queue of tasks waiting for a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queue {
+    /// The queue's name.
+    pub name: String,
+    /// Which queued task a worker takes next.
+    pub discipline: Discipline,
+    /// The pools that consume this queue (derived from the pools' `queues`).
+    pub consumers: Vec<PoolId>,
+}
+
+/// Which queued task is taken next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discipline {
+    /// First in, first out; priorities are ignored.
+    Fifo,
+    /// Last in, first out.
+    Lifo,
+    /// Highest priority first, first in first out among equals.
+    Priority,
+}
+
+/// A consumer process with its worker threads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    /// The pool's name.
+    pub name: String,
+    /// Number of workers (at least 1).
+    pub workers: u32,
+    /// Queues consumed, in order of preference: an idle worker takes from the first non-empty one.
+    pub queues: Vec<QueueId>,
+}
+
+/// A kind of task, with the steps every instance runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskType {
+    /// The task type's name.
+    pub name: String,
+    /// The queue its instances are put on.
+    pub queue: QueueId,
+    /// Priority on a `priority` queue (higher first).
+    pub priority: i32,
+    /// Steps, with every `call` already inlined (never empty after inlining a non-empty call).
+    pub steps: Vec<Step>,
+}
+
+/// One step of a task. `call` does not appear: it is inlined during validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Hold the worker for a duration.
+    Work(Duration),
+    /// Enqueue `count` children of type `task` at once, without blocking; with `then`, enqueue one
+    /// `then` task once all of them have finished (a callback, or chord).
+    Spawn {
+        /// Type of the children.
+        task: TaskId,
+        /// Number of children (at least 1).
+        count: u32,
+        /// Callback type, enqueued when all `count` children have finished.
+        then: Option<TaskId>,
+    },
+    /// Hold the worker until every child spawned so far has finished.
+    Wait {
+        /// Give up waiting after this long.
+        timeout: Option<Duration>,
+        /// What giving up means.
+        on_timeout: OnTimeout,
+    },
+}
+
+/// What a wait does when its timeout fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnTimeout {
+    /// The task fails (and releases its worker).
+    #[default]
+    Fail,
+    /// The task goes on with its next step; the children keep running.
+    Continue,
+}
+
+/// A duration: fixed, or drawn from a distribution each time it is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Duration {
+    /// Always this long.
+    Fixed(Tick),
+    /// Exponential with this mean.
+    Exp {
+        /// Mean.
+        mean: Tick,
+    },
+    /// Uniform between `min` and `max` inclusive.
+    Uniform {
+        /// Lower bound.
+        min: Tick,
+        /// Upper bound (at least `min`).
+        max: Tick,
+    },
+    /// Normal, truncated at 0 (negative draws are drawn again).
+    Normal {
+        /// Mean.
+        mean: Tick,
+        /// Standard deviation.
+        sd: Tick,
+    },
+    /// Log-normal with this median and shape `sigma` (the standard deviation of the log).
+    LogNormal {
+        /// Median.
+        median: Tick,
+        /// Shape.
+        sigma: f64,
+    },
+}
+
+impl Duration {
+    /// One draw, in ticks.
+    pub fn sample(&self, rng: &mut SimRng) -> Tick {
+        match *self {
+            Duration::Fixed(t) => t,
+            Duration::Exp { mean } => to_ticks(mean as f64 * rng.standard_exp()),
+            Duration::Uniform { min, max } => min + (rng.uniform() * (max - min + 1) as f64) as Tick,
+            Duration::Normal { mean, sd } => {
+                // Truncation by rejection; a distribution with almost no mass above 0 falls back
+                // to 0 rather than looping for ever.
+                for _ in 0..64 {
+                    let x = mean as f64 + sd as f64 * rng.standard_normal();
+                    if x >= 0.0 {
+                        return to_ticks(x);
+                    }
+                }
+                0
+            }
+            Duration::LogNormal { median, sigma } => {
+                to_ticks(median as f64 * libm::exp(sigma * rng.standard_normal()))
+            }
+        }
+    }
+
+    /// The mean of the distribution, in ticks (for a truncated normal, the untruncated mean).
+    pub fn mean(&self) -> Tick {
+        match *self {
+            Duration::Fixed(t) => t,
+            Duration::Exp { mean } => mean,
+            Duration::Uniform { min, max } => min + (max - min) / 2,
+            Duration::Normal { mean, .. } => mean,
+            Duration::LogNormal { median, sigma } => {
+                to_ticks(median as f64 * libm::exp(sigma * sigma / 2.0))
+            }
+        }
+    }
+
+    /// True when every draw is the same value.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Duration::Fixed(_))
+    }
+}
+
+fn to_ticks(x: f64) -> Tick {
+    if x <= 0.0 {
+        0
+    } else if x >= Tick::MAX as f64 {
+        Tick::MAX
+    } else {
+        x.round() as Tick
+    }
+}
+
+/// A stream of arrivals of one task type from outside the system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrival {
+    /// The task type that arrives.
+    pub task: TaskId,
+    /// When.
+    pub pattern: ArrivalPattern,
+}
+
+/// When the arrivals of a stream happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrivalPattern {
+    /// At these instants (sorted, duplicates allowed).
+    At(Vec<Tick>),
+    /// A renewal stream: the first arrival at `start` (for `every`) or one gap after `start`
+    /// (for `rate`, so that a Poisson stream has no arrival exactly at `start`), then one every
+    /// `gap`; `count` arrivals in all, or unbounded (only with a horizon).
+    Stream {
+        /// Start of the stream.
+        start: Tick,
+        /// Time between arrivals (`every`), or exponential with mean `1/rate` (`rate`).
+        gap: Duration,
+        /// Whether the first arrival comes one gap after `start` (Poisson) or at `start`.
+        first_after_gap: bool,
+        /// Number of arrivals, or `None` for unbounded.
+        count: Option<u64>,
+    },
+}
+
+impl ArrivalPattern {
+    /// The number of arrivals, or `None` when unbounded.
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            ArrivalPattern::At(times) => Some(times.len() as u64),
+            ArrivalPattern::Stream { count, .. } => *count,
+        }
+    }
+}
+
+impl Scenario {
+    /// The queue's index by name.
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        self.queues.iter().position(|q| q.name == name)
+    }
+
+    /// The pool's index by name.
+    pub fn pool_id(&self, name: &str) -> Option<PoolId> {
+        self.pools.iter().position(|p| p.name == name)
+    }
+
+    /// The task type's index by name.
+    pub fn task_id(&self, name: &str) -> Option<TaskId> {
+        self.tasks.iter().position(|t| t.name == name)
+    }
+
+    /// Total number of workers over all pools.
+    pub fn total_workers(&self) -> usize {
+        self.pools.iter().map(|p| p.workers as usize).sum()
+    }
+
+    /// True when every arrival stream is finite.
+    pub fn arrivals_are_finite(&self) -> bool {
+        self.arrivals.iter().all(|a| a.pattern.count().is_some())
+    }
+
+    /// The same scenario with every duration, gap and timeout replaced by `f` of it.
+    pub fn map_durations(&self, f: impl Fn(&Duration) -> Duration) -> Scenario {
+        let mut s = self.clone();
+        for task in &mut s.tasks {
+            for step in &mut task.steps {
+                match step {
+                    Step::Work(d) => *d = f(d),
+                    Step::Wait {
+                        timeout: Some(d), ..
+                    } => *d = f(d),
+                    _ => {}
+                }
+            }
+        }
+        for arrival in &mut s.arrivals {
+            if let ArrivalPattern::Stream { gap, .. } = &mut arrival.pattern {
+                *gap = f(gap);
+            }
+        }
+        s
+    }
+
+    /// The scenario as `explore --timing exact` sees it: every distribution replaced by its mean,
+    /// so that the only orders left open are those of actions due at the same instant.
+    pub fn with_mean_durations(&self) -> Scenario {
+        self.map_durations(|d| Duration::Fixed(d.mean()))
+    }
+
+    /// The scenario as `explore` sees it under "any timing": every duration zero and no horizon,
+    /// so every pending event is due at once and the explorer may fire them in any order.
+    /// Explicit `at` instants collapse too; the arrivals of one stream keep their order.
+    pub fn with_any_timing(&self) -> Scenario {
+        let mut s = self.map_durations(|_| Duration::Fixed(0));
+        s.horizon = None;
+        for arrival in &mut s.arrivals {
+            match &mut arrival.pattern {
+                ArrivalPattern::At(times) => times.iter_mut().for_each(|t| *t = 0),
+                ArrivalPattern::Stream { start, .. } => *start = 0,
+            }
+        }
+        s
+    }
+}
+
+/// Formats ticks as a short human duration: `0s`, `36s`, `1.5s`, `250ms`, `2m30s`.
+pub fn format_ticks(t: Tick) -> String {
+    let ns = t;
+    if ns == 0 {
+        return "0s".into();
+    }
+    if ns < TICKS_PER_SECOND {
+        if ns % 1_000_000 == 0 {
+            return format!("{}ms", ns / 1_000_000);
+        }
+        if ns % 1_000 == 0 {
+            return format!("{}us", ns / 1_000);
+        }
+        return format!("{ns}ns");
+    }
+    let secs = ns as f64 / TICKS_PER_SECOND as f64;
+    if ns % TICKS_PER_SECOND == 0 {
+        let s = ns / TICKS_PER_SECOND;
+        if s >= 3600 && s % 60 == 0 {
+            return format!("{}h{:02}m", s / 3600, (s % 3600) / 60);
+        }
+        if s >= 60 {
+            return format!("{}m{:02}s", s / 60, s % 60);
+        }
+        return format!("{s}s");
+    }
+    let text = format!("{secs:.3}");
+    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// Ticks as seconds, for JSON and CSV.
+pub fn ticks_to_secs(t: Tick) -> f64 {
+    t as f64 / TICKS_PER_SECOND as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_ticks_readably() {
+        assert_eq!(format_ticks(0), "0s");
+        assert_eq!(format_ticks(36 * TICKS_PER_SECOND), "36s");
+        assert_eq!(format_ticks(250_000_000), "250ms");
+        assert_eq!(format_ticks(150 * TICKS_PER_SECOND), "2m30s");
+        assert_eq!(format_ticks(1_500_000_000), "1.5s");
+    }
+
+    #[test]
+    fn samples_are_seeded_and_have_roughly_the_right_mean() {
+        let d = Duration::Exp {
+            mean: TICKS_PER_SECOND,
+        };
+        let mut a = SimRng::new(5);
+        let mut b = SimRng::new(5);
+        let n = 200_000;
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let x = d.sample(&mut a);
+            assert_eq!(x, d.sample(&mut b));
+            sum += x as f64;
+        }
+        let mean = sum / n as f64 / TICKS_PER_SECOND as f64;
+        assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
+    }
+
+    #[test]
+    fn lognormal_mean_matches_formula() {
+        let d = Duration::LogNormal {
+            median: TICKS_PER_SECOND,
+            sigma: 0.8,
+        };
+        let mut r = SimRng::new(9);
+        let n = 400_000;
+        let sum: f64 = (0..n).map(|_| d.sample(&mut r) as f64).sum();
+        let mean = sum / n as f64;
+        let expected = d.mean() as f64;
+        assert!((mean - expected).abs() / expected < 0.02);
+    }
+}
