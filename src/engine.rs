@@ -924,13 +924,14 @@ pub fn run<C: Chooser, O: Observer>(
         } else {
             options.clear();
             options.extend(sim.options());
-            match options.len() {
-                0 => None,
-                1 => Some(options[0]),
-                _ => match chooser.choose(sim, &options) {
+            if options.is_empty() {
+                None
+            } else {
+                // Asked even for a single option, so a replayed schedule sees every step.
+                match chooser.choose(sim, &options) {
                     Some(i) => Some(options[i]),
                     None => return Outcome::Stopped,
-                },
+                }
             }
         };
         match choice {

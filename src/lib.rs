@@ -3,6 +3,8 @@
 
 pub mod engine;
 pub mod error;
+pub mod explore;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 

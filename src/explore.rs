@@ -1,0 +1,290 @@
+//! Schedule exploration: every timing, or many random ones.
+//!
+//! One `qsim run` shows one timing. Whether a pool deadlocks often depends on which of two
+//! things happens first: a second parent being taken before the first one's children are
+//! queued, a burst arriving while workers are busy. The explorer answers two questions:
+//!
+//! - *Can any timing deadlock?* [`exhaustive::explore`] visits every state reachable through
+//!   the engine's [`Choice`]s and returns a [`Verdict`]: `deadlock` with a shortest, minimised,
+//!   replayable [`Schedule`]; `deadlock_free` when every reachable state was visited; or
+//!   `inconclusive` when a budget ran out.
+//! - *How likely is it under my distributions?* [`random::monte_carlo`] runs the scenario many
+//!   times with random tie-breaking and reports the probability of deadlock with a confidence
+//!   interval.
+//!
+//! # Timing
+//! Under [`Timing::Any`] every duration may take any value: the explorer sees the scenario
+//! with every duration zero ([`Scenario::with_any_timing`]), so every pending timer is due at
+//! once and any of them may fire next — completions, arrivals (those of one stream keep their
+//! order), timeouts — interleaved with every possible dispatch and every order in which just
+//! taken tasks run their steps. Under [`Timing::Exact`] the scenario's own instants stand
+//! (distributions replaced by their means), and only the orders they leave open are explored:
+//! timers due at the same instant, which idle worker takes which task, how the instantaneous
+//! steps of tasks taken at the same instant interleave with each other and with dispatch.
+//!
+//! # Reductions
+//! - *Symmetry* ([`canon`]): states equal up to renaming workers of a pool, or task instances
+//!   with the same type, step and waiting relations, are visited once; and only the lowest idle
+//!   worker of a pool is offered a task (any other would lead to a symmetric state).
+//! - *Partial order*: a choice that touches nothing but its own task — a task starting `work`
+//!   right after being taken, or finishing one `work` step only to start another — commutes
+//!   with every other choice and cannot be disabled by any. When one is enabled it is explored
+//!   alone (a singleton persistent set). This is sound for deadlock because the state graph is
+//!   acyclic (every choice moves some task forward) and a deadlock, once formed, stays.
+//!
+//! Both are tested against the naive search (no reduction) on random scenarios.
+
+pub mod canon;
+pub mod exhaustive;
+pub mod minimize;
+pub mod random;
+pub mod replay;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::agenda::Timer;
+use crate::engine::{Choice, Event, Model, Observer, Simulation, Status, TaskResult};
+use crate::scenario::{format_ticks, Scenario, Step};
+
+pub use crate::engine::Chooser;
+pub use exhaustive::{explore, Budget, Exploration, Verdict};
+
+/// Which timings the explorer considers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Timing {
+    /// Every duration may take any value: only orders matter.
+    #[default]
+    Any,
+    /// The scenario's own instants (distributions at their means); only same-instant races.
+    Exact,
+}
+
+impl Timing {
+    /// The scenario the explorer actually searches.
+    pub fn apply(self, scenario: &Scenario) -> Scenario {
+        match self {
+            Timing::Any => scenario.with_any_timing(),
+            Timing::Exact => scenario.with_mean_durations(),
+        }
+    }
+
+    /// `any` or `exact`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::Any => "any",
+            Timing::Exact => "exact",
+        }
+    }
+}
+
+/// Which reductions the exhaustive search uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reductions {
+    /// Symmetry reduction (canonical states, one idle worker per pool offered).
+    pub symmetry: bool,
+    /// Partial-order reduction (local choices explored alone).
+    pub partial_order: bool,
+}
+
+impl Reductions {
+    /// Every reduction on (the default).
+    pub const ALL: Reductions = Reductions {
+        symmetry: true,
+        partial_order: true,
+    };
+    /// No reduction: the naive search.
+    pub const NONE: Reductions = Reductions {
+        symmetry: false,
+        partial_order: false,
+    };
+}
+
+impl Default for Reductions {
+    fn default() -> Self {
+        Reductions::ALL
+    }
+}
+
+/// A replayable record of one run: the seed, the timing and every choice, as labels.
+///
+/// Labels name what they choose, not where it sits in a list, so a schedule stays readable and
+/// checkable: `arrival 0` (the next arrival of stream 0), `take default/1` (worker 1 of pool
+/// `default` takes the next task), `run main_task#1` (a task just taken runs its steps),
+/// `done subtask#3` (a task's work finishes), `timeout main_task#1` (a wait times out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// The scenario's name, for the reader.
+    pub scenario: String,
+    /// The seed the run used.
+    pub seed: u64,
+    /// The timing under which the schedule was found.
+    pub timing: Timing,
+    /// Every choice, in order.
+    pub steps: Vec<String>,
+}
+
+/// The label of `choice` in `sim`'s current state (see [`Schedule`]).
+pub fn label(sim: &Simulation<'_>, choice: Choice) -> String {
+    match choice {
+        Choice::Fire(seq) => {
+            let timer = sim
+                .agenda()
+                .iter()
+                .find(|e| e.seq == seq)
+                .map(|e| e.timer)
+                .expect("a fire choice names a pending timer");
+            match timer {
+                Timer::Arrival { stream } => format!("arrival {stream}"),
+                Timer::WorkDone { task } => format!("done {}", sim.task_name(task)),
+                Timer::Timeout { task, .. } => format!("timeout {}", sim.task_name(task)),
+            }
+        }
+        Choice::Take(w) => format!("take {}", sim.model.worker_name(w)),
+        Choice::Run(task) => format!("run {}", sim.task_name(task)),
+    }
+}
+
+/// Whether `choice` touches only its own task (see the partial-order reduction above).
+pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
+    let next_is_work = |task, pc: u32| {
+        let inst = sim.instance(task);
+        matches!(
+            sim.scenario().tasks[inst.task].steps.get(pc as usize),
+            Some(Step::Work(_))
+        )
+    };
+    match choice {
+        Choice::Run(task) => next_is_work(task, sim.instance(task).pc),
+        Choice::Fire(seq) => sim.agenda().iter().any(|e| {
+            e.seq == seq
+                && matches!(e.timer, Timer::WorkDone { task } if next_is_work(task, sim.instance(task).pc + 1))
+        }),
+        Choice::Take(_) => false,
+    }
+}
+
+/// The choices the exhaustive search explores from `sim`, after reductions.
+pub fn explored_options(sim: &Simulation<'_>, reductions: Reductions) -> Vec<Choice> {
+    let mut options = sim.options();
+    if reductions.partial_order {
+        if let Some(&local) = options.iter().find(|&&c| is_local(sim, c)) {
+            return vec![local];
+        }
+    }
+    if reductions.symmetry {
+        let mut seen_pools = Vec::new();
+        options.retain(|&c| match c {
+            Choice::Take(w) => {
+                let p = sim.model.pool_of(w);
+                if seen_pools.contains(&p) {
+                    false
+                } else {
+                    seen_pools.push(p);
+                    true
+                }
+            }
+            _ => true,
+        });
+    }
+    options
+}
+
+/// Records what one choice did, to tell it as a sentence of a story.
+#[derive(Default)]
+pub struct StoryStep {
+    parts: Vec<String>,
+    spawned: Vec<(String, String)>,
+}
+
+impl StoryStep {
+    fn flush_spawns(&mut self) {
+        if self.spawned.is_empty() {
+            return;
+        }
+        let n = self.spawned.len();
+        let parent = self.spawned[0].0.clone();
+        let names = if n <= 2 {
+            self.spawned.iter().map(|s| s.1.as_str()).collect::<Vec<_>>().join(", ")
+        } else {
+            format!("{} … {}", self.spawned[0].1, self.spawned[n - 1].1)
+        };
+        self.parts.push(format!("{parent} spawns {n} ({names})"));
+        self.spawned.clear();
+    }
+
+    /// The sentence: `worker default/1 takes main_task#1`, `main_task#1 spawns 10 (subtask#1 …
+    /// subtask#10); main_task#1 waits for its children`, …
+    pub fn sentence(mut self) -> String {
+        self.flush_spawns();
+        if self.parts.is_empty() {
+            return "nothing visible happens".into();
+        }
+        self.parts.join("; ")
+    }
+}
+
+impl Observer for StoryStep {
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        let n = |t| sim.task_name(t);
+        let text = match *event {
+            Event::Spawned { task, parent } => {
+                self.spawned.push((n(parent), n(task)));
+                return;
+            }
+            Event::Arrived { task } => format!("{} arrives", n(task)),
+            Event::CallbackQueued { task } => format!("callback {} is queued", n(task)),
+            Event::Taken { task, worker } => {
+                format!("worker {} takes {}", sim.model.worker_name(worker), n(task))
+            }
+            Event::WorkStarted { task, duration, .. } if duration == 0 => {
+                format!("{} starts its work", n(task))
+            }
+            Event::WorkStarted { task, duration, .. } => {
+                format!("{} works for {}", n(task), format_ticks(duration))
+            }
+            Event::Blocked { task, .. } => format!("{} waits for its children", n(task)),
+            Event::Resumed { task, .. } => format!("{}'s children are all done", n(task)),
+            Event::TimedOut { task } => format!("{}'s wait times out", n(task)),
+            Event::Finished { task, result } => match result {
+                TaskResult::Completed => format!("{} finishes", n(task)),
+                TaskResult::Failed => format!("{} fails", n(task)),
+            },
+        };
+        self.flush_spawns();
+        self.parts.push(text);
+    }
+}
+
+/// Applies `choice` to `sim` and tells what happened as a sentence.
+pub fn apply_and_tell(sim: &mut Simulation<'_>, choice: Choice) -> String {
+    let mut step = StoryStep::default();
+    sim.apply(choice, &mut step);
+    step.sentence()
+}
+
+/// Advances the clock until a choice is enabled; returns false if the run is over (nothing
+/// left, or the horizon reached).
+pub fn settle(sim: &mut Simulation<'_>) -> bool {
+    loop {
+        if !sim.options().is_empty() {
+            return true;
+        }
+        if sim.advance_time(&mut ()) != crate::engine::Advance::Moved {
+            return false;
+        }
+    }
+}
+
+/// True when `sim` has a task that is not finished.
+pub fn has_unfinished(sim: &Simulation<'_>) -> bool {
+    sim.instances().any(|(_, i)| i.status != Status::Free)
+}
+
+/// The model the explorer searches for `scenario` under `timing`.
+pub fn model_for(scenario: &Scenario, timing: Timing) -> Model {
+    Model::new(timing.apply(scenario))
+}
+
+#[cfg(test)]
+mod tests;
