@@ -325,7 +325,11 @@ impl<'m> Simulation<'m> {
             groups: Vec::new(),
             free_groups: Vec::new(),
             created: vec![0; s.tasks.len()],
-            queues: s.queues.iter().map(|q| TaskQueue::new(q.discipline)).collect(),
+            queues: s
+                .queues
+                .iter()
+                .map(|q| TaskQueue::new(q.discipline))
+                .collect(),
             workers: vec![None; model.worker_count()],
             pool_idle: s.pools.iter().map(|p| p.workers).collect(),
             pool_waiting: vec![0; s.pools.len()],
@@ -503,7 +507,10 @@ impl<'m> Simulation<'m> {
             if self.pool_idle[p] == 0 || pool.queues.iter().all(|&q| self.queues[q].is_empty()) {
                 continue;
             }
-            return self.model.workers_of(p).find(|&w| self.workers[w as usize].is_none());
+            return self
+                .model
+                .workers_of(p)
+                .find(|&w| self.workers[w as usize].is_none());
         }
         None
     }
@@ -625,8 +632,8 @@ impl<'m> Simulation<'m> {
                 self.arrivals_sent[stream] += 1;
                 let task = self.scenario().arrivals[stream].task;
                 let id = self.create(task, None, NONE);
-                obs.event(self, &Event::Arrived { task: id });
                 self.enqueue(id);
+                obs.event(self, &Event::Arrived { task: id });
                 self.schedule_arrival(stream);
             }
             Timer::WorkDone { task } => {
@@ -706,7 +713,11 @@ impl<'m> Simulation<'m> {
                     );
                     return;
                 }
-                Step::Spawn { task: child, count, then } => {
+                Step::Spawn {
+                    task: child,
+                    count,
+                    then,
+                } => {
                     self.spawn(task, *child, *count, *then, obs);
                     self.instances[task as usize].pc += 1;
                 }
@@ -743,8 +754,8 @@ impl<'m> Simulation<'m> {
         for _ in 0..count {
             let id = self.create(child, Some(link), group);
             self.instances[parent as usize].outstanding += 1;
-            obs.event(self, &Event::Spawned { task: id, parent });
             self.enqueue(id);
+            obs.event(self, &Event::Spawned { task: id, parent });
         }
     }
 
@@ -773,7 +784,12 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    fn begin_wait(&mut self, task: InstanceId, w: WorkerId, timeout: Option<&crate::scenario::Duration>) {
+    fn begin_wait(
+        &mut self,
+        task: InstanceId,
+        w: WorkerId,
+        timeout: Option<&crate::scenario::Duration>,
+    ) {
         let p = self.model.pool_of(w);
         self.pool_waiting[p] += 1;
         let timed = timeout.is_some();
@@ -826,7 +842,10 @@ impl<'m> Simulation<'m> {
         match self.free_slots.pop() {
             Some(slot) => {
                 let generation = self.instances[slot as usize].generation.wrapping_add(1);
-                self.instances[slot as usize] = Instance { generation, ..fresh };
+                self.instances[slot as usize] = Instance {
+                    generation,
+                    ..fresh
+                };
                 slot
             }
             None => {
@@ -844,7 +863,13 @@ impl<'m> Simulation<'m> {
         self.queues[task.queue].push(id, task.priority, self.enqueue_order);
     }
 
-    fn finish<O: Observer>(&mut self, task: InstanceId, w: WorkerId, result: TaskResult, obs: &mut O) {
+    fn finish<O: Observer>(
+        &mut self,
+        task: InstanceId,
+        w: WorkerId,
+        result: TaskResult,
+        obs: &mut O,
+    ) {
         obs.event(self, &Event::Finished { task, result });
         self.workers[w as usize] = None;
         self.pool_idle[self.model.pool_of(w)] += 1;
@@ -869,8 +894,8 @@ impl<'m> Simulation<'m> {
             let then = g.then;
             self.free_groups.push(group);
             let id = self.create(then, None, NONE);
-            obs.event(self, &Event::CallbackQueued { task: id });
             self.enqueue(id);
+            obs.event(self, &Event::CallbackQueued { task: id });
         }
     }
 
@@ -882,7 +907,13 @@ impl<'m> Simulation<'m> {
         }
         if inst.outstanding == 0 && matches!(inst.status, Status::Waiting { .. }) {
             let w = self.end_wait(parent);
-            obs.event(self, &Event::Resumed { task: parent, worker: w });
+            obs.event(
+                self,
+                &Event::Resumed {
+                    task: parent,
+                    worker: w,
+                },
+            );
             if self.instances[parent as usize].child_failed {
                 return self.finish(parent, w, TaskResult::Failed, obs);
             }
@@ -963,7 +994,12 @@ pub fn simulate<'m, O: Observer>(
         Ties::Canonical => run(&mut sim, &mut Canonical, obs, limits),
         Ties::Random => {
             let tie_seed = crate::rng::derive_seed(model.scenario.seed, u64::MAX);
-            run(&mut sim, &mut RandomTies(SimRng::new(tie_seed)), obs, limits)
+            run(
+                &mut sim,
+                &mut RandomTies(SimRng::new(tie_seed)),
+                obs,
+                limits,
+            )
         }
     };
     (outcome, sim)

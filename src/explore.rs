@@ -205,7 +205,11 @@ impl StoryStep {
         let n = self.spawned.len();
         let parent = self.spawned[0].0.clone();
         let names = if n <= 2 {
-            self.spawned.iter().map(|s| s.1.as_str()).collect::<Vec<_>>().join(", ")
+            self.spawned
+                .iter()
+                .map(|s| s.1.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         } else {
             format!("{} … {}", self.spawned[0].1, self.spawned[n - 1].1)
         };
@@ -237,7 +241,9 @@ impl Observer for StoryStep {
             Event::Taken { task, worker } => {
                 format!("worker {} takes {}", sim.model.worker_name(worker), n(task))
             }
-            Event::WorkStarted { task, duration, .. } if duration == 0 => {
+            Event::WorkStarted {
+                task, duration: 0, ..
+            } => {
                 format!("{} starts its work", n(task))
             }
             Event::WorkStarted { task, duration, .. } => {

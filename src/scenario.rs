@@ -185,7 +185,9 @@ impl Duration {
         match *self {
             Duration::Fixed(t) => t,
             Duration::Exp { mean } => to_ticks(mean as f64 * rng.standard_exp()),
-            Duration::Uniform { min, max } => min + (rng.uniform() * (max - min + 1) as f64) as Tick,
+            Duration::Uniform { min, max } => {
+                min + (rng.uniform() * (max - min + 1) as f64) as Tick
+            }
             Duration::Normal { mean, sd } => {
                 // Truncation by rejection; a distribution with almost no mass above 0 falls back
                 // to 0 rather than looping for ever.
@@ -348,18 +350,18 @@ pub fn format_ticks(t: Tick) -> String {
         return "0s".into();
     }
     if ns < TICKS_PER_SECOND {
-        if ns % 1_000_000 == 0 {
+        if ns.is_multiple_of(1_000_000) {
             return format!("{}ms", ns / 1_000_000);
         }
-        if ns % 1_000 == 0 {
+        if ns.is_multiple_of(1_000) {
             return format!("{}us", ns / 1_000);
         }
         return format!("{ns}ns");
     }
     let secs = ns as f64 / TICKS_PER_SECOND as f64;
-    if ns % TICKS_PER_SECOND == 0 {
+    if ns.is_multiple_of(TICKS_PER_SECOND) {
         let s = ns / TICKS_PER_SECOND;
-        if s >= 3600 && s % 60 == 0 {
+        if s >= 3600 && s.is_multiple_of(60) {
             return format!("{}h{:02}m", s / 3600, (s % 3600) / 60);
         }
         if s >= 60 {

@@ -58,13 +58,13 @@ pub(crate) fn fanout(workers: u32, parents: usize, fanout: u32) -> Scenario {
 #[derive(Default)]
 struct Count {
     finished: Vec<(TaskId, TaskResult, Tick)>,
-    max_busy: Vec<u32>,
 }
 
 impl Observer for Count {
     fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
         if let Event::Finished { task, result } = *event {
-            self.finished.push((sim.instance(task).task, result, sim.now()));
+            self.finished
+                .push((sim.instance(task).task, result, sim.now()));
         }
         // A worker runs one task at a time: held workers never exceed the pool size.
         for p in 0..sim.scenario().pools.len() {
@@ -87,7 +87,10 @@ fn the_incident_deadlocks_at_zero_with_both_workers_waiting() {
     assert_eq!(d.pools.len(), 1);
     assert_eq!(sim.live_tasks(), 22);
     let text = d.explain();
-    assert!(text.contains("worker default/1 holds main_task#1 since 0s"), "{text}");
+    assert!(
+        text.contains("worker default/1 holds main_task#1 since 0s"),
+        "{text}"
+    );
     assert!(text.contains("cycle: worker default/1 -> main_task#1 -> subtask#1 -> queue default -> pool default -> worker default/1"), "{text}");
     assert!(d.to_dot().starts_with("digraph deadlock {"));
 }
@@ -101,7 +104,12 @@ fn four_workers_complete_the_incident_at_36s() {
     assert_eq!(sim.now(), 36 * S);
     assert_eq!(count.finished.len(), 22);
     assert!(count.finished.iter().all(|f| f.1 == TaskResult::Completed));
-    let parents: Vec<Tick> = count.finished.iter().filter(|f| f.0 == 0).map(|f| f.2).collect();
+    let parents: Vec<Tick> = count
+        .finished
+        .iter()
+        .filter(|f| f.0 == 0)
+        .map(|f| f.2)
+        .collect();
     assert_eq!(parents, vec![20 * S, 36 * S]);
     assert_eq!(sim.live_tasks(), 0);
 }
@@ -140,7 +148,11 @@ fn a_timeout_on_the_wait_frees_the_workers() {
     let mut count = Count::default();
     let (outcome, sim) = simulate(&model, &mut count, Limits::default());
     assert!(matches!(outcome, Outcome::Completed), "{outcome:?}");
-    let failed: Vec<_> = count.finished.iter().filter(|f| f.1 == TaskResult::Failed).collect();
+    let failed: Vec<_> = count
+        .finished
+        .iter()
+        .filter(|f| f.1 == TaskResult::Failed)
+        .collect();
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|f| f.0 == 0 && f.2 == 10 * S));
     // 6 subtasks of 4 s on 2 workers after 10 s.

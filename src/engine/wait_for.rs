@@ -138,7 +138,12 @@ pub fn stuck_set(sim: &Simulation<'_>) -> Vec<bool> {
     let mut stuck: Vec<bool> = sim
         .instances
         .iter()
-        .map(|i| matches!(i.status, Status::Waiting { timed: false, .. } | Status::Queued(_)))
+        .map(|i| {
+            matches!(
+                i.status,
+                Status::Waiting { timed: false, .. } | Status::Queued(_)
+            )
+        })
         .collect();
     loop {
         let full = full_pools(sim, &stuck);
@@ -210,7 +215,11 @@ fn explain(sim: &Simulation<'_>, stuck: &[bool]) -> Deadlock {
                     QueuedTask {
                         task: sim.task_name(t),
                         queue: queue.name.clone(),
-                        parent: sim.instance(t).parent.and_then(|l| sim.resolve(l)).map(|p| sim.task_name(p)),
+                        parent: sim
+                            .instance(t)
+                            .parent
+                            .and_then(|l| sim.resolve(l))
+                            .map(|p| sim.task_name(p)),
                     },
                 ));
             }
@@ -316,10 +325,7 @@ impl Deadlock {
         let mut path: Vec<NodeIndex> = vec![start];
         loop {
             let here = *path.last().expect("path is never empty");
-            let next = g
-                .edges(here)
-                .min_by_key(|e| e.id())
-                .map(|e| e.target());
+            let next = g.edges(here).min_by_key(|e| e.id()).map(|e| e.target());
             let Some(next) = next else {
                 return path.iter().map(|&n| g[n].label()).collect();
             };
@@ -404,7 +410,12 @@ impl Deadlock {
                 Node::Queue(_) => "cds",
                 Node::Pool(_) => "box3d",
             };
-            let _ = writeln!(out, "  n{} [label={:?}, shape={shape}];", n.index(), g[n].label());
+            let _ = writeln!(
+                out,
+                "  n{} [label={:?}, shape={shape}];",
+                n.index(),
+                g[n].label()
+            );
         }
         for e in g.edge_references() {
             let _ = writeln!(
@@ -434,5 +445,9 @@ fn abbreviate(names: &[String]) -> String {
     if names.len() <= SHOWN + 1 {
         return names.join(", ");
     }
-    format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+    format!(
+        "{} and {} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
 }

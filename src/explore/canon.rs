@@ -103,7 +103,9 @@ pub fn fingerprint(sim: &Simulation<'_>) -> Fingerprint {
         members.sort_unstable();
         let group = &sim.groups()[g as usize];
         buf.0.clear();
-        buf.u64(3).u64(group.then as u64).u64(group.remaining as u64);
+        buf.u64(3)
+            .u64(group.then as u64)
+            .u64(group.remaining as u64);
         for m in members {
             buf.u128(m);
         }
@@ -221,7 +223,10 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
             Status::Working(w) => (3, w as u64),
             Status::Waiting { worker, timed } => (4 + timed as u64, worker as u64),
         };
-        let parent = inst.parent.and_then(|l| sim.resolve(l)).map_or(u64::MAX, u64::from);
+        let parent = inst
+            .parent
+            .and_then(|l| sim.resolve(l))
+            .map_or(u64::MAX, u64::from);
         b.u64(id as u64)
             .u64(kind)
             .u64(detail)

@@ -37,7 +37,9 @@ use crate::engine::{Deadlock, Model, Simulation};
 use crate::scenario::Scenario;
 
 use super::canon::{fingerprint, raw_fingerprint, Fingerprint};
-use super::{explored_options, has_unfinished, label, model_for, settle, Reductions, Schedule, Timing};
+use super::{
+    explored_options, has_unfinished, label, model_for, settle, Reductions, Schedule, Timing,
+};
 
 /// Limits on an exploration. Hitting one gives an `inconclusive` verdict, never an error.
 #[derive(Clone, Debug)]
@@ -196,11 +198,12 @@ pub fn explore(
     while let Some((node, depth, sim)) = frontier.pop_front() {
         pops += 1;
         stats.depth = depth;
-        if pops % 1024 == 0 {
+        if pops.is_multiple_of(1024) {
             if state_bytes == 0 {
                 state_bytes = approx_state_bytes(&sim);
             }
-            let memory = visited.capacity() as u64 * 17 + nodes.capacity() as u64 * 8
+            let memory = visited.capacity() as u64 * 17
+                + nodes.capacity() as u64 * 8
                 + frontier.len() as u64 * state_bytes;
             let reason = exhausted(budget, started, memory);
             progress(Progress {
@@ -218,7 +221,8 @@ pub fn explore(
         let mut sim = Some(sim);
         for (i, &choice) in options.iter().enumerate() {
             let mut child = if i == last {
-                sim.take().expect("the parent state is kept until its last child")
+                sim.take()
+                    .expect("the parent state is kept until its last child")
             } else {
                 sim.as_ref().expect("parent state").clone()
             };
@@ -258,7 +262,12 @@ pub fn explore(
     finish(stats, &visited, &nodes, started)
 }
 
-fn finish(mut stats: Exploration, visited: &Visited, nodes: &[(u32, u32)], started: Instant) -> Exploration {
+fn finish(
+    mut stats: Exploration,
+    visited: &Visited,
+    nodes: &[(u32, u32)],
+    started: Instant,
+) -> Exploration {
     stats.elapsed = started.elapsed();
     let bytes = visited.capacity() as f64 * 17.0 + nodes.len() as f64 * 8.0;
     stats.bytes_per_state = bytes / stats.states.max(1) as f64;
@@ -274,7 +283,11 @@ fn count_final(sim: &Simulation<'_>, stats: &mut Exploration) {
 }
 
 fn exhausted(budget: &Budget, started: Instant, memory: u64) -> Option<String> {
-    if budget.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+    if budget
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(Ordering::Relaxed))
+    {
         return Some("interrupted".into());
     }
     if let Some(t) = budget.max_time {
@@ -338,7 +351,9 @@ fn deadlock_verdict(
     let found_steps = steps.len();
     let steps = super::minimize::minimize(model, steps);
     let told = super::replay::tell(model, &steps).expect("a minimised schedule replays");
-    let deadlock = told.deadlock.expect("a minimised schedule ends in a deadlock");
+    let deadlock = told
+        .deadlock
+        .expect("a minimised schedule ends in a deadlock");
     Verdict::Deadlock {
         schedule: Schedule {
             scenario: scenario.name.clone(),

@@ -130,8 +130,16 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
     let denom = 1.0 + z * z / n;
     let centre = (p + z * z / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
-    let lower = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let upper = if k as f64 == n { 1.0 } else { (centre + half).min(1.0) };
+    let lower = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if k as f64 == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     (lower, upper)
 }
 
@@ -143,7 +151,10 @@ mod tests {
     fn wilson_matches_known_values() {
         // 10 of 100: the textbook interval is about [0.0552, 0.1744].
         let (lo, hi) = wilson(10, 100);
-        assert!((lo - 0.0552).abs() < 1e-3 && (hi - 0.1744).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 0.0552).abs() < 1e-3 && (hi - 0.1744).abs() < 1e-3,
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson(0, 50);
         assert_eq!(lo, 0.0);
         assert!(hi > 0.0 && hi < 0.08);

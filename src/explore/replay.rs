@@ -1,6 +1,6 @@
 //! Replaying a schedule: the chooser that follows it, and the story it tells.
 
-use crate::engine::{Chooser, Choice, Deadlock, Model, Simulation};
+use crate::engine::{Choice, Chooser, Deadlock, Model, Simulation};
 
 use super::{apply_and_tell, label, settle};
 

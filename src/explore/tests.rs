@@ -12,7 +12,12 @@ fn run_explore(s: &Scenario, timing: Timing, reductions: Reductions) -> Explorat
 fn the_incident_has_a_short_replayable_counterexample() {
     let s = fanout(2, 2, 10);
     let e = run_explore(&s, Timing::Any, Reductions::ALL);
-    let Verdict::Deadlock { schedule, found_steps, deadlock } = &e.verdict else {
+    let Verdict::Deadlock {
+        schedule,
+        found_steps,
+        deadlock,
+    } = &e.verdict
+    else {
         panic!("expected a deadlock, got {:?}", e.verdict);
     };
     assert!(schedule.steps.len() <= *found_steps);
@@ -31,8 +36,17 @@ fn deadlock_possible_iff_parents_at_least_workers() {
         for p in 1..=4usize {
             for f in 1..=3u32 {
                 let e = run_explore(&fanout(w, p, f), Timing::Any, Reductions::ALL);
-                let expect = if p as u32 >= w { "deadlock" } else { "deadlock_free" };
-                assert_eq!(e.verdict.name(), expect, "W={w} P={p} F={f}: {} states", e.states);
+                let expect = if p as u32 >= w {
+                    "deadlock"
+                } else {
+                    "deadlock_free"
+                };
+                assert_eq!(
+                    e.verdict.name(),
+                    expect,
+                    "W={w} P={p} F={f}: {} states",
+                    e.states
+                );
             }
         }
     }
@@ -44,7 +58,11 @@ fn reductions_agree_with_the_naive_search_and_save_states() {
         let s = fanout(w, p, f);
         let reduced = run_explore(&s, Timing::Any, Reductions::ALL);
         let naive = run_explore(&s, Timing::Any, Reductions::NONE);
-        assert_eq!(reduced.verdict.name(), naive.verdict.name(), "W={w} P={p} F={f}");
+        assert_eq!(
+            reduced.verdict.name(),
+            naive.verdict.name(),
+            "W={w} P={p} F={f}"
+        );
         assert!(reduced.states <= naive.states, "W={w} P={p} F={f}");
     }
 }
@@ -59,13 +77,22 @@ fn exact_timing_finds_both_outcomes_of_the_priority_race() {
     // And some same-instant orders complete: explore without stopping at the deadlock is not
     // possible, so check one completing order by replay.
     let model = model_for(&s, Timing::Exact);
-    let steps: Vec<String> = ["arrival 0", "take default/1", "run main_task#1", "take default/2"]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
+    let steps: Vec<String> = [
+        "arrival 0",
+        "take default/1",
+        "run main_task#1",
+        "take default/2",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
     let told = replay::tell(&model, &steps).unwrap();
     assert!(told.deadlock.is_none(), "{:?}", told.lines);
-    assert!(told.lines[3].contains("takes subtask#1"), "{:?}", told.lines);
+    assert!(
+        told.lines[3].contains("takes subtask#1"),
+        "{:?}",
+        told.lines
+    );
 }
 
 #[test]
@@ -75,7 +102,14 @@ fn print_state_counts() {
         for timing in [Timing::Any, Timing::Exact] {
             let s = fanout(w, p, f);
             let r = run_explore(&s, timing, Reductions::ALL);
-            let sym = run_explore(&s, timing, Reductions { symmetry: true, partial_order: false });
+            let sym = run_explore(
+                &s,
+                timing,
+                Reductions {
+                    symmetry: true,
+                    partial_order: false,
+                },
+            );
             let n = run_explore(&s, timing, Reductions::NONE);
             println!(
                 "W={w} P={p} F={f} {timing:?}: all {} {} ({:?}, {:.1} B/state) sym-only {} naive {} {} ({:?})",

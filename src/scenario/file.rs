@@ -1,1 +1,527 @@
-//! placeholder
+//! The serde shape of a scenario file, as close as possible to what the user wrote.
+//!
+//! Nothing is resolved here: names stay names. Every name that another part of the file refers
+//! to, and every value that [`validate`](super::validate) checks, is kept as a
+//! [`Spanned`] so that the error can point at it. Unknown keys are errors everywhere, because a
+//! typo in a key (`wokers = 4`) would otherwise be silently ignored.
+//!
+//! Steps get a hand-written [`Deserialize`]: an untagged enum would lose the spans and could only
+//! say "did not match any variant", where a user needs to hear which key is wrong and what the
+//! step accepts.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize as DeriveDeserialize;
+use toml::Spanned;
+
+use super::duration::FixedDuration;
+use super::{Duration, OnTimeout};
+
+/// Separates a message from the span it should be reported at, inside a serde error message.
+const SPAN_MARK: char = '\u{1f}';
+
+/// A serde error whose message carries the span it should be reported at.
+///
+/// toml only lets a `Deserialize` raise errors without a span, and then reports them at the span
+/// of the whole value being deserialised (a step's `{ ... }`, say). To point at one key of a
+/// table instead, the span travels in the message and [`split_span`] takes it out again.
+pub(crate) fn spanned_error<E: de::Error>(span: Range<usize>, message: impl fmt::Display) -> E {
+    E::custom(format!("{message}{SPAN_MARK}{}-{}", span.start, span.end))
+}
+
+/// Splits a message made by [`spanned_error`] into the message and its span.
+pub(crate) fn split_span(message: &str) -> (&str, Option<Range<usize>>) {
+    let Some((message, span)) = message.rsplit_once(SPAN_MARK) else {
+        return (message, None);
+    };
+    let span = span
+        .split_once('-')
+        .and_then(|(a, b)| Some(a.parse().ok()?..b.parse().ok()?));
+    (message, span)
+}
+
+/// A whole scenario file.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Display name; defaults to the file stem.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Seed of every random draw.
+    pub seed: Option<u64>,
+    /// When to stop a run.
+    pub horizon: Option<FixedDuration>,
+    /// How ties between simultaneous actions are broken.
+    pub ties: Option<TiesDecl>,
+    /// `[[queue]]` tables.
+    #[serde(default)]
+    pub queue: Vec<QueueDecl>,
+    /// `[[pool]]` tables (at least one is required, which validation checks).
+    pub pool: Option<Spanned<Vec<Spanned<PoolDecl>>>>,
+    /// `[[task]]` tables.
+    #[serde(default)]
+    pub task: Vec<Spanned<TaskDecl>>,
+    /// `[[arrival]]` tables.
+    #[serde(default)]
+    pub arrival: Vec<Spanned<ArrivalDecl>>,
+}
+
+/// The keys of the top-level table, in declaration order (as serde lists them).
+pub(crate) const SCENARIO_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "horizon",
+    "ties",
+    "queue",
+    "pool",
+    "task",
+    "arrival",
+];
+
+/// `ties = "canonical" | "random"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DeriveDeserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TiesDecl {
+    /// The documented canonical order.
+    Canonical,
+    /// Random tie-breaking.
+    Random,
+}
+
+/// `discipline = "fifo" | "lifo" | "priority"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DeriveDeserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisciplineDecl {
+    /// First in, first out.
+    Fifo,
+    /// Last in, first out.
+    Lifo,
+    /// Highest priority first.
+    Priority,
+}
+
+/// A `[[queue]]` table.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueDecl {
+    /// The queue's name.
+    pub name: Spanned<String>,
+    /// Its discipline (default fifo).
+    pub discipline: Option<DisciplineDecl>,
+}
+
+/// The keys of a `[[queue]]` table.
+pub(crate) const QUEUE_KEYS: &[&str] = &["name", "discipline"];
+
+/// A `[[pool]]` table.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolDecl {
+    /// The pool's name (default `default`).
+    pub name: Option<Spanned<String>>,
+    /// Number of workers (checked to be at least 1).
+    pub workers: Option<Spanned<i64>>,
+    /// Queues consumed, in order of preference (default `["default"]`).
+    pub queues: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// The keys of a `[[pool]]` table.
+pub(crate) const POOL_KEYS: &[&str] = &["name", "workers", "queues"];
+
+/// A `[[task]]` table.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDecl {
+    /// The task type's name.
+    pub name: Spanned<String>,
+    /// The queue its instances go on (default `default`).
+    pub queue: Option<Spanned<String>>,
+    /// Priority on a priority queue (default 0).
+    pub priority: Option<i32>,
+    /// Its steps (checked to be present and non-empty).
+    pub steps: Option<Spanned<Vec<Spanned<StepDecl>>>>,
+}
+
+/// The keys of a `[[task]]` table.
+pub(crate) const TASK_KEYS: &[&str] = &["name", "queue", "priority", "steps"];
+
+/// An `[[arrival]]` table. Exactly one of `at`, `every` and `rate` must be given, which
+/// validation checks.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalDecl {
+    /// The task type that arrives.
+    pub task: Spanned<String>,
+    /// Explicit instants.
+    pub at: Option<Spanned<Vec<FixedDuration>>>,
+    /// A fixed or random gap between arrivals.
+    pub every: Option<Spanned<Duration>>,
+    /// A Poisson stream of this many arrivals per second.
+    pub rate: Option<Spanned<f64>>,
+    /// Number of arrivals of a stream.
+    pub count: Option<Spanned<i64>>,
+    /// Start of a stream (default 0s).
+    pub start: Option<Spanned<FixedDuration>>,
+}
+
+/// The keys of an `[[arrival]]` table.
+pub(crate) const ARRIVAL_KEYS: &[&str] = &["task", "at", "every", "rate", "count", "start"];
+
+/// One step of a task, as written: `{ work = D }`, `{ spawn = T, count = N, then = T }`,
+/// `{ wait = "children", timeout = D, on_timeout = "fail" }` or `{ call = T }`.
+#[derive(Debug, PartialEq)]
+pub enum StepDecl {
+    /// Hold the worker for a duration.
+    Work(Duration),
+    /// Enqueue children.
+    Spawn {
+        /// The children's task type.
+        task: Spanned<String>,
+        /// How many (checked to be at least 1; default 1).
+        count: Option<Spanned<i64>>,
+        /// Callback task type, enqueued once all children have finished.
+        then: Option<Spanned<String>>,
+    },
+    /// Wait for every child spawned so far.
+    Wait {
+        /// Give up after this long.
+        timeout: Option<Duration>,
+        /// What giving up means.
+        on_timeout: OnTimeout,
+    },
+    /// Inline another task type's steps.
+    Call(Spanned<String>),
+}
+
+/// The kinds of step, with the keys each accepts besides its own.
+const STEP_KINDS: &[(&str, &[&str])] = &[
+    ("work", &[]),
+    ("spawn", &["count", "then"]),
+    ("wait", &["timeout", "on_timeout"]),
+    ("call", &[]),
+];
+
+/// The keys of a step table, collected before deciding which kind of step it is (toml hands
+/// them over in alphabetical order, not in the order written).
+#[derive(Default)]
+struct StepKeys {
+    work: Option<(Range<usize>, Duration)>,
+    spawn: Option<(Range<usize>, Spanned<String>)>,
+    wait: Option<(Range<usize>, Spanned<String>)>,
+    call: Option<(Range<usize>, Spanned<String>)>,
+    count: Option<(Range<usize>, Spanned<i64>)>,
+    then: Option<(Range<usize>, Spanned<String>)>,
+    timeout: Option<(Range<usize>, Duration)>,
+    on_timeout: Option<(Range<usize>, Spanned<String>)>,
+    unknown: Vec<Spanned<String>>,
+}
+
+fn describe_keys(keys: &[&str]) -> String {
+    match keys {
+        [] => "no other key".to_string(),
+        _ => keys.join(", "),
+    }
+}
+
+impl StepKeys {
+    /// The key spans of the step kinds present, in the order of [`STEP_KINDS`].
+    fn kinds(&self) -> Vec<(&'static str, Range<usize>)> {
+        let spans = [
+            self.work.as_ref().map(|k| k.0.clone()),
+            self.spawn.as_ref().map(|k| k.0.clone()),
+            self.wait.as_ref().map(|k| k.0.clone()),
+            self.call.as_ref().map(|k| k.0.clone()),
+        ];
+        STEP_KINDS
+            .iter()
+            .zip(spans)
+            .filter_map(|((name, _), span)| Some((*name, span?)))
+            .collect()
+    }
+
+    /// The key spans of the modifiers present.
+    fn modifiers(&self) -> Vec<(&'static str, Range<usize>)> {
+        let spans = [
+            ("count", self.count.as_ref().map(|k| k.0.clone())),
+            ("then", self.then.as_ref().map(|k| k.0.clone())),
+            ("timeout", self.timeout.as_ref().map(|k| k.0.clone())),
+            ("on_timeout", self.on_timeout.as_ref().map(|k| k.0.clone())),
+        ];
+        spans
+            .into_iter()
+            .filter_map(|(name, span)| Some((name, span?)))
+            .collect()
+    }
+
+    fn build<E: de::Error>(self) -> Result<StepDecl, E> {
+        let mut kinds = self.kinds();
+        if kinds.len() > 1 {
+            // Report at the key that comes last in the file.
+            kinds.sort_by_key(|(_, span)| span.start);
+            let (second, span) = kinds[1].clone();
+            return Err(spanned_error(
+                span,
+                format!(
+                    "a step has exactly one of work, spawn, wait, call (found {} and {second})",
+                    kinds[0].0
+                ),
+            ));
+        }
+        let Some((kind, _)) = kinds.first().cloned() else {
+            let msg = "a step needs one of work, spawn, wait, call";
+            return Err(match self.unknown.first() {
+                Some(key) => spanned_error(
+                    key.span(),
+                    format!("unknown key \"{}\" in a step ({msg})", key.get_ref()),
+                ),
+                None => E::custom(msg),
+            });
+        };
+        let allowed = STEP_KINDS
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .map_or(&[][..], |(_, allowed)| *allowed);
+        if let Some(key) = self.unknown.first() {
+            return Err(spanned_error(
+                key.span(),
+                format!(
+                    "unknown key \"{}\" in a {kind} step (expected {})",
+                    key.get_ref(),
+                    describe_keys(allowed)
+                ),
+            ));
+        }
+        if let Some((name, span)) = self
+            .modifiers()
+            .into_iter()
+            .find(|(name, _)| !allowed.contains(name))
+        {
+            return Err(spanned_error(
+                span,
+                format!(
+                    "a {kind} step takes no {name} (expected {})",
+                    describe_keys(allowed)
+                ),
+            ));
+        }
+        Ok(match kind {
+            "work" => StepDecl::Work(self.work.expect("kind present").1),
+            "spawn" => StepDecl::Spawn {
+                task: self.spawn.expect("kind present").1,
+                count: self.count.map(|c| c.1),
+                then: self.then.map(|t| t.1),
+            },
+            "call" => StepDecl::Call(self.call.expect("kind present").1),
+            _ => {
+                let wait = self.wait.expect("kind present").1;
+                if wait.get_ref() != "children" {
+                    return Err(spanned_error(
+                        wait.span(),
+                        format!("expected wait = \"children\", found \"{}\"", wait.get_ref()),
+                    ));
+                }
+                let on_timeout = match &self.on_timeout {
+                    None => OnTimeout::Fail,
+                    Some((key_span, value)) => {
+                        if self.timeout.is_none() {
+                            return Err(spanned_error(
+                                key_span.clone(),
+                                "on_timeout needs a timeout (add timeout = \"10s\", say)",
+                            ));
+                        }
+                        match value.get_ref().as_str() {
+                            "fail" => OnTimeout::Fail,
+                            "continue" => OnTimeout::Continue,
+                            other => {
+                                return Err(spanned_error(
+                                    value.span(),
+                                    format!(
+                                        "expected on_timeout = \"fail\" or \"continue\", found \"{other}\""
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                };
+                StepDecl::Wait {
+                    timeout: self.timeout.map(|t| t.1),
+                    on_timeout,
+                }
+            }
+        })
+    }
+}
+
+struct StepVisitor;
+
+impl<'de> Visitor<'de> for StepVisitor {
+    type Value = StepDecl;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a step such as { work = \"4s\" }, { spawn = \"task\" }, { wait = \"children\" } or { call = \"task\" }")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StepDecl, A::Error> {
+        let mut keys = StepKeys::default();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let span = key.span();
+            match key.get_ref().as_str() {
+                "work" => keys.work = Some((span, map.next_value()?)),
+                "spawn" => keys.spawn = Some((span, map.next_value()?)),
+                "wait" => keys.wait = Some((span, map.next_value()?)),
+                "call" => keys.call = Some((span, map.next_value()?)),
+                "count" => keys.count = Some((span, map.next_value()?)),
+                "then" => keys.then = Some((span, map.next_value()?)),
+                "timeout" => keys.timeout = Some((span, map.next_value()?)),
+                "on_timeout" => keys.on_timeout = Some((span, map.next_value()?)),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.unknown.push(key);
+                }
+            }
+        }
+        keys.unknown.sort_by_key(|k| k.span().start);
+        keys.build()
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StepDecl, E> {
+        Err(E::custom(format!(
+            "expected a step such as {{ work = \"4s\" }}, {{ spawn = \"task\" }}, {{ wait = \"children\" }} or {{ call = \"task\" }}, found \"{v}\""
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for StepDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(StepVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::TICKS_PER_SECOND;
+
+    #[derive(DeriveDeserialize, Debug)]
+    struct Holder {
+        step: Spanned<StepDecl>,
+    }
+
+    fn step(text: &str) -> Result<StepDecl, (String, Option<String>)> {
+        let doc = format!("step = {text}");
+        toml::from_str::<Holder>(&doc)
+            .map(|h| h.step.into_inner())
+            .map_err(|e| {
+                let (msg, span) = split_span(e.message());
+                let span = span.or(e.span());
+                (msg.to_string(), span.map(|s| doc[s].to_string()))
+            })
+    }
+
+    #[test]
+    fn parses_each_kind_of_step() {
+        assert_eq!(
+            step("{ work = \"4s\" }"),
+            Ok(StepDecl::Work(Duration::Fixed(4 * TICKS_PER_SECOND)))
+        );
+        match step("{ then = \"fin\", spawn = \"sub\", count = 3 }").unwrap() {
+            StepDecl::Spawn { task, count, then } => {
+                assert_eq!(task.get_ref(), "sub");
+                assert_eq!(*count.unwrap().get_ref(), 3);
+                assert_eq!(then.unwrap().get_ref(), "fin");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            step("{ wait = \"children\" }"),
+            Ok(StepDecl::Wait {
+                timeout: None,
+                on_timeout: OnTimeout::Fail
+            })
+        );
+        assert_eq!(
+            step("{ wait = \"children\", timeout = \"5s\", on_timeout = \"continue\" }"),
+            Ok(StepDecl::Wait {
+                timeout: Some(Duration::Fixed(5 * TICKS_PER_SECOND)),
+                on_timeout: OnTimeout::Continue
+            })
+        );
+        match step("{ call = \"helper\" }").unwrap() {
+            StepDecl::Call(name) => assert_eq!(name.get_ref(), "helper"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn err(text: &str) -> (String, String) {
+        let (msg, at) = step(text).unwrap_err();
+        (msg, at.unwrap_or_default())
+    }
+
+    #[test]
+    fn explains_bad_steps() {
+        assert_eq!(
+            err("{ spawn = \"sub\", cout = 3 }"),
+            (
+                "unknown key \"cout\" in a spawn step (expected count, then)".into(),
+                "cout".into()
+            )
+        );
+        assert_eq!(
+            err("{}"),
+            (
+                "a step needs one of work, spawn, wait, call".into(),
+                "{}".into()
+            )
+        );
+        assert_eq!(
+            err("{ sleep = \"1s\" }"),
+            (
+                "unknown key \"sleep\" in a step (a step needs one of work, spawn, wait, call)"
+                    .into(),
+                "sleep".into()
+            )
+        );
+        assert_eq!(
+            err("{ work = \"1s\", call = \"x\" }"),
+            (
+                "a step has exactly one of work, spawn, wait, call (found work and call)".into(),
+                "call".into()
+            )
+        );
+        assert_eq!(
+            err("{ work = \"1s\", count = 2 }"),
+            (
+                "a work step takes no count (expected no other key)".into(),
+                "count".into()
+            )
+        );
+        assert_eq!(
+            err("{ wait = \"child\" }"),
+            (
+                "expected wait = \"children\", found \"child\"".into(),
+                "\"child\"".into()
+            )
+        );
+        assert_eq!(
+            err("{ wait = \"children\", on_timeout = \"continue\" }").1,
+            "on_timeout"
+        );
+        assert_eq!(
+            err("{ wait = \"children\", timeout = 1, on_timeout = \"retry\" }").1,
+            "\"retry\""
+        );
+        assert_eq!(err("{ work = \"4 sec\" }").1, "\"4 sec\"");
+        assert!(err("\"work\"").0.starts_with("expected a step"));
+    }
+
+    #[test]
+    fn span_marks_round_trip() {
+        let e: toml::de::Error = spanned_error(3..7, "oops");
+        assert_eq!(split_span(e.message()), ("oops", Some(3..7)));
+        assert_eq!(split_span("plain"), ("plain", None));
+    }
+}

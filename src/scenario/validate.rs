@@ -1,15 +1,1023 @@
-//! placeholder
-use super::Scenario;
-use crate::error::Result;
+//! From the file's shape to a [`Scenario`] that cannot be wrong.
+//!
+//! Validation resolves every name to an index, fills in defaults, inlines `call`s, and refuses
+//! anything the engine could not run or would run for ever: unknown or duplicate names, pools
+//! without workers, tasks without steps, cycles of spawns or calls (steps are unconditional, so a
+//! cycle is unbounded), and tasks put on a queue that no pool consumes. Every error points at the
+//! offending spot in the file (`file:line:column: message`) and says what was expected, because
+//! the person reading it is editing that file.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::file::{
+    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl,
+};
+use super::set::apply_sets;
+use super::{
+    Arrival, ArrivalPattern, Discipline, Duration, Pool, Queue, QueueId, Scenario, Step, TaskId,
+    TaskType, Ties, TICKS_PER_SECOND,
+};
+use crate::error::{Error, Location, Result, ScenarioError};
 
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
-pub fn load(path: &std::path::Path, sets: &[String]) -> Result<Scenario> {
-    let _ = (path, sets);
-    unimplemented!()
+pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(&name, e))?;
+    parse(&name, &text, sets)
 }
 
 /// Validates scenario `text`; `file` names it in error messages.
+///
+/// The `--set` overrides in `sets` are applied to the text first (see
+/// [`apply_sets`]), so errors they cause point into the edited text.
 pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
-    let _ = (file, text, sets);
-    unimplemented!()
+    let text = apply_sets(text, sets)?;
+    let checker = Checker { file, text: &text };
+    let decl: ScenarioFile = toml::from_str(&text).map_err(|e| checker.toml_error(&e))?;
+    checker.build(decl)
+}
+
+/// The text being validated, to turn spans into locations.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+/// The names of the things declared so far, for "known: ..." lists.
+fn known(names: &[String], what: &str) -> String {
+    if names.is_empty() {
+        format!("no {what}s declared")
+    } else {
+        format!("known: {}", names.join(", "))
+    }
+}
+
+/// An edge of the task graph: `from` enqueues or inlines `to`, at `span` in the file.
+#[derive(Clone, Debug)]
+struct Edge {
+    to: TaskId,
+    span: Range<usize>,
+    call: bool,
+}
+
+/// A step with its names resolved but `call` not inlined yet.
+enum Resolved {
+    Step(Step),
+    Call(TaskId),
+}
+
+impl Checker<'_> {
+    fn error(&self, offset: usize, message: impl Into<String>) -> Error {
+        Error::Scenario(ScenarioError {
+            location: Location::from_offset(self.file, self.text, offset),
+            message: message.into(),
+        })
+    }
+
+    fn at<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
+        self.error(spanned.span().start, message)
+    }
+
+    /// A toml syntax error or serde error, as one line pointing into the file.
+    fn toml_error(&self, err: &toml::de::Error) -> Error {
+        let (message, span) = file::split_span(err.message());
+        let span = span.or_else(|| err.span());
+        let spanned_text = span
+            .as_ref()
+            .and_then(|s| self.text.get(s.clone()))
+            .unwrap_or("");
+        let message = humanize(message, spanned_text);
+        self.error(span.map_or(0, |s| s.start), message)
+    }
+
+    fn build(&self, decl: ScenarioFile) -> Result<Scenario> {
+        let name = decl.name.clone().unwrap_or_else(|| {
+            Path::new(self.file).file_stem().map_or_else(
+                || self.file.to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            )
+        });
+
+        // Queues: "default" is always queues[0]; declaring it again only sets its discipline.
+        let mut queues = vec![Queue {
+            name: "default".into(),
+            discipline: Discipline::Fifo,
+            consumers: Vec::new(),
+        }];
+        // Where each queue is declared in the file, if it is.
+        let mut declared: Vec<Option<Range<usize>>> = vec![None];
+        for q in &decl.queue {
+            let discipline = match q.discipline.unwrap_or(DisciplineDecl::Fifo) {
+                DisciplineDecl::Fifo => Discipline::Fifo,
+                DisciplineDecl::Lifo => Discipline::Lifo,
+                DisciplineDecl::Priority => Discipline::Priority,
+            };
+            let qname = q.name.get_ref();
+            match queues.iter().position(|x| &x.name == qname) {
+                Some(id) if id > 0 || declared[0].is_some() => {
+                    return Err(self.at(&q.name, format!("duplicate queue \"{qname}\"")));
+                }
+                Some(_) => {
+                    queues[0].discipline = discipline;
+                    declared[0] = Some(q.name.span());
+                }
+                None => {
+                    queues.push(Queue {
+                        name: qname.clone(),
+                        discipline,
+                        consumers: Vec::new(),
+                    });
+                    declared.push(Some(q.name.span()));
+                }
+            }
+        }
+        let queue_names: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
+        let queue_id = |name: &Spanned<String>, context: &str| -> Result<QueueId> {
+            queue_names
+                .iter()
+                .position(|n| n == name.get_ref())
+                .ok_or_else(|| {
+                    self.at(
+                        name,
+                        format!(
+                            "unknown queue \"{}\" in {context} ({})",
+                            name.get_ref(),
+                            known(&queue_names, "queue")
+                        ),
+                    )
+                })
+        };
+
+        // Pools.
+        let pool_decls = match &decl.pool {
+            None => {
+                return Err(self.error(
+                    0,
+                    "a scenario needs at least one [[pool]] (with workers = N)",
+                ))
+            }
+            Some(p) if p.get_ref().is_empty() => {
+                return Err(self.at(p, "a scenario needs at least one pool (with workers = N)"))
+            }
+            Some(p) => p.get_ref(),
+        };
+        let mut pools: Vec<Pool> = Vec::new();
+        for p in pool_decls {
+            let pool = self.pool(p, &pools, &queue_id)?;
+            for &q in &pool.queues {
+                queues[q].consumers.push(pools.len());
+            }
+            pools.push(pool);
+        }
+
+        // Tasks: every name first, since steps may refer to tasks declared later.
+        let mut task_names: Vec<String> = Vec::new();
+        for t in &decl.task {
+            let tname = t.get_ref().name.get_ref();
+            if task_names.contains(tname) {
+                return Err(self.at(&t.get_ref().name, format!("duplicate task \"{tname}\"")));
+            }
+            task_names.push(tname.clone());
+        }
+        let task_id = |name: &Spanned<String>, context: &str| -> Result<TaskId> {
+            task_names
+                .iter()
+                .position(|n| n == name.get_ref())
+                .ok_or_else(|| {
+                    self.at(
+                        name,
+                        format!(
+                            "unknown task \"{}\" in {context} ({})",
+                            name.get_ref(),
+                            known(&task_names, "task")
+                        ),
+                    )
+                })
+        };
+        let mut task_queues = Vec::new();
+        let mut resolved: Vec<Vec<Resolved>> = Vec::new();
+        let mut edges: Vec<Vec<Edge>> = Vec::new();
+        for t in &decl.task {
+            let t = t.get_ref();
+            let queue = match &t.queue {
+                Some(q) => queue_id(q, "task queue")?,
+                None => 0,
+            };
+            task_queues.push(queue);
+            let (steps, out) = self.steps(t, &task_id)?;
+            resolved.push(steps);
+            edges.push(out);
+        }
+        self.check_cycles(&task_names, &edges)?;
+        let mut flat: Vec<Option<Vec<Step>>> = vec![None; decl.task.len()];
+        let mut tasks = Vec::new();
+        for (id, t) in decl.task.iter().enumerate() {
+            let t = t.get_ref();
+            tasks.push(TaskType {
+                name: t.name.get_ref().clone(),
+                queue: task_queues[id],
+                priority: t.priority.unwrap_or(0),
+                steps: flatten(id, &resolved, &mut flat),
+            });
+        }
+
+        // Arrivals.
+        let horizon = decl.horizon.map(|h| h.0);
+        let mut arrivals = Vec::new();
+        for a in &decl.arrival {
+            let task = task_id(&a.get_ref().task, "arrival")?;
+            let pattern = self.arrival_pattern(a, horizon.is_some())?;
+            arrivals.push(Arrival { task, pattern });
+        }
+
+        // Every queue something can be put on must be consumed by some pool.
+        let unconsumed = |q: QueueId| {
+            format!(
+                "queue \"{}\" is consumed by no pool, so its tasks could never run (add it to a pool's queues)",
+                queues[q].name
+            )
+        };
+        for (q, span) in declared.iter().enumerate() {
+            if let Some(span) = span {
+                if queues[q].consumers.is_empty() {
+                    return Err(self.error(span.start, unconsumed(q)));
+                }
+            }
+        }
+        let mut enqueued: HashSet<TaskId> = arrivals.iter().map(|a| a.task).collect();
+        enqueued.extend(edges.iter().flatten().filter(|e| !e.call).map(|e| e.to));
+        for (id, t) in decl.task.iter().enumerate() {
+            let q = task_queues[id];
+            if enqueued.contains(&id) && queues[q].consumers.is_empty() {
+                let t = t.get_ref();
+                let offset = t.queue.as_ref().unwrap_or(&t.name).span().start;
+                return Err(self.error(offset, unconsumed(q)));
+            }
+        }
+
+        Ok(Scenario {
+            name,
+            description: decl.description.unwrap_or_default(),
+            seed: decl.seed.unwrap_or(0),
+            horizon,
+            ties: match decl.ties {
+                Some(TiesDecl::Random) => Ties::Random,
+                _ => Ties::Canonical,
+            },
+            queues,
+            pools,
+            tasks,
+            arrivals,
+        })
+    }
+
+    fn pool(
+        &self,
+        p: &Spanned<PoolDecl>,
+        pools: &[Pool],
+        queue_id: &dyn Fn(&Spanned<String>, &str) -> Result<QueueId>,
+    ) -> Result<Pool> {
+        let decl = p.get_ref();
+        let name = decl
+            .name
+            .as_ref()
+            .map_or("default", |n| n.get_ref().as_str());
+        let name_offset = decl
+            .name
+            .as_ref()
+            .map_or(p.span().start, |n| n.span().start);
+        if pools.iter().any(|x| x.name == name) {
+            return Err(self.error(name_offset, format!("duplicate pool \"{name}\"")));
+        }
+        let workers = match &decl.workers {
+            None => return Err(self.at(p, "a pool needs workers = N (at least 1)")),
+            Some(w) => match *w.get_ref() {
+                n if n < 1 => return Err(self.at(w, "a pool needs at least 1 worker")),
+                n => u32::try_from(n)
+                    .map_err(|_| self.at(w, format!("a pool has at most {} workers", u32::MAX)))?,
+            },
+        };
+        let mut queues = Vec::new();
+        match &decl.queues {
+            None => queues.push(0),
+            Some(list) if list.get_ref().is_empty() => {
+                return Err(self.at(
+                    list,
+                    "a pool needs at least one queue (expected queues = [\"default\"], say)",
+                ));
+            }
+            Some(list) => {
+                for q in list.get_ref() {
+                    let id = queue_id(q, "pool queues")?;
+                    if queues.contains(&id) {
+                        return Err(self.at(
+                            q,
+                            format!("queue \"{}\" is listed twice in this pool", q.get_ref()),
+                        ));
+                    }
+                    queues.push(id);
+                }
+            }
+        }
+        Ok(Pool {
+            name: name.to_string(),
+            workers,
+            queues,
+        })
+    }
+
+    /// Resolves the names in a task's steps; returns the steps and the task's outgoing edges.
+    fn steps(
+        &self,
+        t: &TaskDecl,
+        task_id: &dyn Fn(&Spanned<String>, &str) -> Result<TaskId>,
+    ) -> Result<(Vec<Resolved>, Vec<Edge>)> {
+        let no_steps = || {
+            format!(
+                "task \"{}\" has no steps (expected at least one of work, spawn, wait, call)",
+                t.name.get_ref()
+            )
+        };
+        let steps = match &t.steps {
+            None => return Err(self.at(&t.name, no_steps())),
+            Some(s) if s.get_ref().is_empty() => return Err(self.at(s, no_steps())),
+            Some(s) => s.get_ref(),
+        };
+        let mut out = Vec::new();
+        let mut edges = Vec::new();
+        for step in steps {
+            out.push(match step.get_ref() {
+                StepDecl::Work(d) => Resolved::Step(Step::Work(d.clone())),
+                StepDecl::Wait {
+                    timeout,
+                    on_timeout,
+                } => Resolved::Step(Step::Wait {
+                    timeout: timeout.clone(),
+                    on_timeout: *on_timeout,
+                }),
+                StepDecl::Call(name) => {
+                    let to = task_id(name, "call")?;
+                    edges.push(Edge {
+                        to,
+                        span: name.span(),
+                        call: true,
+                    });
+                    Resolved::Call(to)
+                }
+                StepDecl::Spawn { task, count, then } => {
+                    let child = task_id(task, "spawn")?;
+                    edges.push(Edge {
+                        to: child,
+                        span: task.span(),
+                        call: false,
+                    });
+                    let count = match count {
+                        None => 1,
+                        Some(c) => match *c.get_ref() {
+                            n if n < 1 => {
+                                return Err(self.at(
+                                    c,
+                                    format!("a spawn needs count of at least 1, found {n}"),
+                                ))
+                            }
+                            n => u32::try_from(n).map_err(|_| {
+                                self.at(c, format!("a spawn has a count of at most {}", u32::MAX))
+                            })?,
+                        },
+                    };
+                    let then = match then {
+                        None => None,
+                        Some(name) => {
+                            let to = task_id(name, "then")?;
+                            edges.push(Edge {
+                                to,
+                                span: name.span(),
+                                call: false,
+                            });
+                            Some(to)
+                        }
+                    };
+                    Resolved::Step(Step::Spawn {
+                        task: child,
+                        count,
+                        then,
+                    })
+                }
+            });
+        }
+        Ok((out, edges))
+    }
+
+    /// Refuses any cycle of spawns, thens and calls, naming it and pointing at the step that
+    /// closes it.
+    fn check_cycles(&self, names: &[String], edges: &[Vec<Edge>]) -> Result<()> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnStack,
+            Done,
+        }
+        let mut mark = vec![Mark::New; names.len()];
+        for root in 0..names.len() {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            // Iterative depth-first search; `path` holds (task, next edge index, edge taken in).
+            let mut path: Vec<(TaskId, usize, Option<Edge>)> = vec![(root, 0, None)];
+            mark[root] = Mark::OnStack;
+            while let Some((node, next, _)) = path.last().cloned() {
+                let Some(edge) = edges[node].get(next) else {
+                    mark[node] = Mark::Done;
+                    path.pop();
+                    continue;
+                };
+                path.last_mut().expect("non-empty").1 += 1;
+                match mark[edge.to] {
+                    Mark::Done => {}
+                    Mark::New => {
+                        mark[edge.to] = Mark::OnStack;
+                        path.push((edge.to, 0, Some(edge.clone())));
+                    }
+                    Mark::OnStack => {
+                        let start = path
+                            .iter()
+                            .position(|(n, _, _)| *n == edge.to)
+                            .expect("on the stack");
+                        let mut cycle: Vec<&str> = path[start..]
+                            .iter()
+                            .map(|(n, _, _)| names[*n].as_str())
+                            .collect();
+                        cycle.push(&names[edge.to]);
+                        let all_calls = edge.call
+                            && path[start + 1..]
+                                .iter()
+                                .all(|(_, _, e)| e.as_ref().is_some_and(|e| e.call));
+                        let verb = if all_calls {
+                            "calls itself without end"
+                        } else {
+                            "spawns itself without bound"
+                        };
+                        return Err(self.error(
+                            edge.span.start,
+                            format!("task \"{}\" {verb}: {}", names[edge.to], cycle.join(" -> ")),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn arrival_pattern(
+        &self,
+        a: &Spanned<ArrivalDecl>,
+        has_horizon: bool,
+    ) -> Result<ArrivalPattern> {
+        let decl = a.get_ref();
+        let mut kinds: Vec<(&str, Range<usize>)> = [
+            ("at", decl.at.as_ref().map(Spanned::span)),
+            ("every", decl.every.as_ref().map(Spanned::span)),
+            ("rate", decl.rate.as_ref().map(Spanned::span)),
+        ]
+        .into_iter()
+        .filter_map(|(k, s)| Some((k, s?)))
+        .collect();
+        kinds.sort_by_key(|(_, s)| s.start);
+        if kinds.is_empty() {
+            return Err(self.at(
+                a,
+                "an arrival needs one of at, every, rate (at = [\"0s\"], say)",
+            ));
+        }
+        if kinds.len() > 1 {
+            return Err(self.error(
+                kinds[1].1.start,
+                format!(
+                    "an arrival needs exactly one of at, every, rate (found {} and {})",
+                    kinds[0].0, kinds[1].0
+                ),
+            ));
+        }
+        if let Some(at) = &decl.at {
+            if let Some(c) = &decl.count {
+                return Err(self.at(
+                    c,
+                    "count does not go with at (there is one arrival per instant)",
+                ));
+            }
+            if let Some(s) = &decl.start {
+                return Err(self.at(s, "start does not go with at (the instants are absolute)"));
+            }
+            let mut times: Vec<u64> = at.get_ref().iter().map(|t| t.0).collect();
+            times.sort_unstable();
+            return Ok(ArrivalPattern::At(times));
+        }
+        let count = match &decl.count {
+            None => None,
+            Some(c) => Some(u64::try_from(*c.get_ref()).map_err(|_| {
+                self.at(
+                    c,
+                    format!("expected count to be 0 or more, found {}", c.get_ref()),
+                )
+            })?),
+        };
+        let start = decl.start.as_ref().map_or(0, |s| s.get_ref().0);
+        let (gap, first_after_gap, span) = if let Some(every) = &decl.every {
+            (every.get_ref().clone(), false, every.span())
+        } else {
+            let rate = decl.rate.as_ref().expect("one of at, every, rate");
+            let r = *rate.get_ref();
+            if !(r.is_finite() && r > 0.0) {
+                return Err(self.at(
+                    rate,
+                    format!(
+                        "expected rate to be a number of arrivals per second above 0, found {r}"
+                    ),
+                ));
+            }
+            let mean = (TICKS_PER_SECOND as f64 / r).round();
+            if mean < 1.0 {
+                return Err(self.at(
+                    rate,
+                    format!("rate {r} is too high (at most {TICKS_PER_SECOND} per second)"),
+                ));
+            }
+            (Duration::Exp { mean: mean as u64 }, true, rate.span())
+        };
+        if count.is_none() {
+            if !has_horizon {
+                return Err(self.error(
+                    span.start,
+                    "an unbounded stream needs count = N or a horizon (add count = 10, say)",
+                ));
+            }
+            if gap.mean() == 0 {
+                return Err(self.error(
+                    span.start,
+                    "an unbounded stream needs a gap longer than 0s (or a count)",
+                ));
+            }
+        }
+        Ok(ArrivalPattern::Stream {
+            start,
+            gap,
+            first_after_gap,
+            count,
+        })
+    }
+}
+
+/// The steps of task `id` with every `call` inlined, memoised in `flat` (the graph is acyclic).
+fn flatten(id: TaskId, resolved: &[Vec<Resolved>], flat: &mut [Option<Vec<Step>>]) -> Vec<Step> {
+    if let Some(steps) = &flat[id] {
+        return steps.clone();
+    }
+    let mut steps = Vec::new();
+    for step in &resolved[id] {
+        match step {
+            Resolved::Step(s) => steps.push(s.clone()),
+            Resolved::Call(callee) => steps.extend(flatten(*callee, resolved, flat)),
+        }
+    }
+    flat[id] = Some(steps.clone());
+    steps
+}
+
+/// Which table a list of expected keys belongs to, for "unknown key" messages.
+fn table_of(expected: &[String]) -> Option<&'static str> {
+    let tables: [(&[&str], &str); 5] = [
+        (file::SCENARIO_KEYS, "at top level"),
+        (file::QUEUE_KEYS, "in a [[queue]]"),
+        (file::POOL_KEYS, "in a [[pool]]"),
+        (file::TASK_KEYS, "in a [[task]]"),
+        (file::ARRIVAL_KEYS, "in an [[arrival]]"),
+    ];
+    tables
+        .iter()
+        .find(|(keys, _)| keys.iter().eq(expected.iter()))
+        .map(|(_, name)| *name)
+}
+
+/// The names in serde's "expected `a`, `b` or `c`" / "expected one of `a`, `b`" lists.
+fn backticked(list: &str) -> Vec<String> {
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// serde's name for a type or value, in the words of the scenario format.
+fn plain(what: &str) -> String {
+    let what = what.trim();
+    let inner = |prefix: &str| {
+        what.strip_prefix(prefix)
+            .map(|rest| rest.trim_matches('`').to_string())
+    };
+    match what {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "a sequence" | "sequence" => "an array".into(),
+        "a map" | "map" => "a table".into(),
+        "a boolean" => "true or false".into(),
+        "a string" => "a string".into(),
+        _ if what.starts_with("struct ") || what.starts_with("enum ") => "a table".into(),
+        _ => inner("integer ")
+            .or_else(|| inner("floating point "))
+            .or_else(|| inner("boolean "))
+            .or_else(|| inner("string "))
+            .unwrap_or_else(|| what.to_string()),
+    }
+}
+
+/// Rewrites serde's and toml's messages into the format's words: keys rather than fields,
+/// "expected X, found Y" rather than "invalid type".
+fn humanize(message: &str, spanned_text: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, expected)) = rest.split_once('`') {
+            let expected = backticked(expected);
+            let place = table_of(&expected).map_or(String::new(), |t| format!(" {t}"));
+            return if expected.is_empty() {
+                format!("unknown key \"{key}\"{place}")
+            } else {
+                format!(
+                    "unknown key \"{key}\"{place} (expected {})",
+                    expected.join(", ")
+                )
+            };
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        if let Some((value, expected)) = rest.split_once('`') {
+            return format!(
+                "unknown value \"{value}\" (expected {})",
+                backticked(expected).join(", ")
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.trim_end_matches('`');
+        let header = spanned_text.trim();
+        return if header.starts_with("[[") && header.ends_with("]]") {
+            format!("missing key \"{key}\" in {header}")
+        } else {
+            format!("missing key \"{key}\"")
+        };
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+                return format!("expected {}, found {}", plain(expected), plain(found));
+            }
+        }
+    }
+    if message == "wanted string or table" {
+        // toml's words for an enum given something other than a string.
+        return "expected a string".to_string();
+    }
+    if message == "duplicate key" && !spanned_text.is_empty() {
+        return format!("duplicate key \"{}\"", spanned_text.trim_matches('"'));
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::OnTimeout;
+
+    const S: u64 = TICKS_PER_SECOND;
+
+    fn ok(text: &str) -> Scenario {
+        match parse("scenarios/test.toml", text, &[]) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn err(text: &str) -> String {
+        match parse("t.toml", text, &[]) {
+            Ok(s) => panic!("accepted: {s:?}"),
+            Err(e) => e.to_string().lines().next().unwrap().to_string(),
+        }
+    }
+
+    const POOL: &str = "[[pool]]\nworkers = 1\n";
+
+    #[test]
+    fn fills_in_defaults() {
+        let s = ok(&format!(
+            "{POOL}[[task]]\nname = \"t\"\nsteps = [{{ work = 1 }}]\n"
+        ));
+        assert_eq!(s.name, "test");
+        assert_eq!(s.description, "");
+        assert_eq!(s.seed, 0);
+        assert_eq!(s.horizon, None);
+        assert_eq!(s.ties, Ties::Canonical);
+        assert_eq!(
+            s.queues,
+            vec![Queue {
+                name: "default".into(),
+                discipline: Discipline::Fifo,
+                consumers: vec![0]
+            }]
+        );
+        assert_eq!(
+            s.pools,
+            vec![Pool {
+                name: "default".into(),
+                workers: 1,
+                queues: vec![0]
+            }]
+        );
+        assert_eq!(
+            s.tasks,
+            vec![TaskType {
+                name: "t".into(),
+                queue: 0,
+                priority: 0,
+                steps: vec![Step::Work(Duration::Fixed(S))]
+            }]
+        );
+        assert!(s.arrivals.is_empty());
+    }
+
+    #[test]
+    fn reads_top_level_settings() {
+        let s = ok(&format!(
+            "name = \"x\"\ndescription = \"d\"\nseed = 9\nhorizon = \"1h\"\nties = \"random\"\n{POOL}"
+        ));
+        assert_eq!(s.name, "x");
+        assert_eq!(s.description, "d");
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.horizon, Some(3600 * S));
+        assert_eq!(s.ties, Ties::Random);
+    }
+
+    #[test]
+    fn declares_queues_and_consumers() {
+        let s = ok(r#"
+[[queue]]
+name = "slow"
+discipline = "priority"
+[[queue]]
+name = "default"
+discipline = "lifo"
+[[pool]]
+name = "a"
+workers = 2
+queues = ["slow", "default"]
+[[pool]]
+name = "b"
+workers = 1
+queues = ["slow"]
+[[task]]
+name = "t"
+queue = "slow"
+priority = -2
+steps = [{ work = "1s" }]
+"#);
+        assert_eq!(s.queues[0].name, "default");
+        assert_eq!(s.queues[0].discipline, Discipline::Lifo);
+        assert_eq!(s.queues[0].consumers, vec![0]);
+        assert_eq!(s.queues[1].discipline, Discipline::Priority);
+        assert_eq!(s.queues[1].consumers, vec![0, 1]);
+        assert_eq!(s.pools[0].queues, vec![1, 0]);
+        assert_eq!(s.tasks[0].queue, 1);
+        assert_eq!(s.tasks[0].priority, -2);
+    }
+
+    #[test]
+    fn flattens_calls() {
+        let s = ok(&format!(
+            r#"{POOL}
+[[task]]
+name = "main"
+steps = [{{ work = "1s" }}, {{ call = "mid" }}, {{ work = "3s" }}]
+[[task]]
+name = "mid"
+steps = [{{ call = "leaf" }}, {{ spawn = "leaf", count = 2, then = "leaf" }}, {{ call = "leaf" }}]
+[[task]]
+name = "leaf"
+steps = [{{ work = "2s" }}, {{ wait = "children", timeout = "5s", on_timeout = "continue" }}]
+"#
+        ));
+        let leaf = vec![
+            Step::Work(Duration::Fixed(2 * S)),
+            Step::Wait {
+                timeout: Some(Duration::Fixed(5 * S)),
+                on_timeout: OnTimeout::Continue,
+            },
+        ];
+        let spawn = Step::Spawn {
+            task: 2,
+            count: 2,
+            then: Some(2),
+        };
+        let mid: Vec<Step> = leaf
+            .iter()
+            .cloned()
+            .chain([spawn])
+            .chain(leaf.iter().cloned())
+            .collect();
+        assert_eq!(s.tasks[1].steps, mid);
+        let main: Vec<Step> = [Step::Work(Duration::Fixed(S))]
+            .into_iter()
+            .chain(mid)
+            .chain([Step::Work(Duration::Fixed(3 * S))])
+            .collect();
+        assert_eq!(s.tasks[0].steps, main);
+        assert_eq!(s.tasks[2].steps, leaf);
+    }
+
+    #[test]
+    fn detects_cycles() {
+        let tasks = |a: &str, b: &str| {
+            format!(
+                "{POOL}[[task]]\nname = \"a\"\nsteps = [{{ work = 1 }}, {a}]\n[[task]]\nname = \"b\"\nsteps = [{b}]\n"
+            )
+        };
+        assert_eq!(
+            err(&tasks("{ spawn = \"a\" }", "{ work = 1 }")),
+            "t.toml:5:34: task \"a\" spawns itself without bound: a -> a"
+        );
+        assert_eq!(
+            err(&tasks("{ spawn = \"b\" }", "{ call = \"a\" }")),
+            "t.toml:8:19: task \"a\" spawns itself without bound: a -> b -> a"
+        );
+        assert_eq!(
+            err(&tasks("{ call = \"b\" }", "{ call = \"a\" }")),
+            "t.toml:8:19: task \"a\" calls itself without end: a -> b -> a"
+        );
+        assert_eq!(
+            err(&tasks("{ spawn = \"b\", then = \"a\" }", "{ work = 1 }")),
+            "t.toml:5:46: task \"a\" spawns itself without bound: a -> a"
+        );
+        // A diamond is not a cycle.
+        ok(&tasks(
+            "{ call = \"b\" }, { spawn = \"b\" }",
+            "{ work = 1 }",
+        ));
+    }
+
+    #[test]
+    fn builds_arrival_patterns() {
+        let s = ok(&format!(
+            r#"horizon = "1m"
+{POOL}
+[[task]]
+name = "t"
+steps = [{{ work = 1 }}]
+[[arrival]]
+task = "t"
+at = ["2s", "0s", 1]
+[[arrival]]
+task = "t"
+every = "500ms"
+count = 4
+start = "1s"
+[[arrival]]
+task = "t"
+rate = 2.5
+[[arrival]]
+task = "t"
+every = {{ dist = "uniform", min = "1s", max = "2s" }}
+"#
+        ));
+        assert_eq!(s.arrivals[0].pattern, ArrivalPattern::At(vec![0, S, 2 * S]));
+        assert_eq!(
+            s.arrivals[1].pattern,
+            ArrivalPattern::Stream {
+                start: S,
+                gap: Duration::Fixed(S / 2),
+                first_after_gap: false,
+                count: Some(4)
+            }
+        );
+        assert_eq!(
+            s.arrivals[2].pattern,
+            ArrivalPattern::Stream {
+                start: 0,
+                gap: Duration::Exp { mean: 400_000_000 },
+                first_after_gap: true,
+                count: None
+            }
+        );
+        assert_eq!(s.arrivals[3].pattern.count(), None);
+    }
+
+    #[test]
+    fn explains_arrival_mistakes() {
+        let base = format!(
+            "{POOL}[[task]]\nname = \"t\"\nsteps = [{{ work = 1 }}]\n[[arrival]]\ntask = \"t\"\n"
+        );
+        assert_eq!(
+            err(&format!("{base}rate = 0\ncount = 1\n")),
+            "t.toml:8:8: expected rate to be a number of arrivals per second above 0, found 0"
+        );
+        assert_eq!(
+            err(&format!("horizon = 10\n{base}every = 0\n")),
+            "t.toml:9:9: an unbounded stream needs a gap longer than 0s (or a count)"
+        );
+        assert_eq!(
+            err(&format!("{base}at = [1]\ncount = 1\n")),
+            "t.toml:9:9: count does not go with at (there is one arrival per instant)"
+        );
+        assert_eq!(
+            err(&format!("{base}every = 1\ncount = -1\n")),
+            "t.toml:9:9: expected count to be 0 or more, found -1"
+        );
+        assert_eq!(
+            err(&base),
+            "t.toml:6:1: an arrival needs one of at, every, rate (at = [\"0s\"], say)"
+        );
+    }
+
+    #[test]
+    fn only_enqueued_tasks_need_a_consumed_queue() {
+        // "helper" is only called, so its queue may have no consumer.
+        let text = r#"
+[[queue]]
+name = "q"
+[[pool]]
+workers = 1
+queues = ["q"]
+[[task]]
+name = "main"
+queue = "q"
+steps = [{ call = "helper" }]
+[[task]]
+name = "helper"
+steps = [{ work = 1 }]
+[[arrival]]
+task = "main"
+at = [0]
+"#;
+        ok(text);
+        let text = text.replace("call = \"helper\"", "spawn = \"helper\"");
+        assert_eq!(
+            err(&text),
+            "t.toml:12:8: queue \"default\" is consumed by no pool, so its tasks could never run (add it to a pool's queues)"
+        );
+    }
+
+    #[test]
+    fn rewrites_serde_messages() {
+        assert_eq!(
+            err("seed = -1\n"),
+            "t.toml:1:8: expected a whole number of 0 or more, found -1"
+        );
+        assert_eq!(
+            err("[[pool]]\nworkers = \"2\"\n"),
+            "t.toml:2:11: expected a whole number, found \"2\""
+        );
+        assert_eq!(
+            err("[[queue]]\ndiscipline = \"fifo\"\n[[pool]]\nworkers = 1\n"),
+            "t.toml:1:1: missing key \"name\" in [[queue]]"
+        );
+        assert_eq!(
+            err("[[queue]]\nname = \"q\"\ndiscipline = \"lifx\"\n"),
+            "t.toml:3:14: unknown value \"lifx\" (expected fifo, lifo, priority)"
+        );
+        assert_eq!(
+            err("seed = 1\nseed = 2\n"),
+            "t.toml:2:1: duplicate key \"seed\""
+        );
+        assert_eq!(err("ties = 1\n"), "t.toml:1:8: expected a string");
+        assert_eq!(
+            err("[[task]]\nname = \"t\"\nstep = []\n"),
+            "t.toml:3:1: unknown key \"step\" in a [[task]] (expected name, queue, priority, steps)"
+        );
+    }
+
+    #[test]
+    fn applies_sets_before_checking() {
+        let text = POOL.to_string();
+        let s = parse(
+            "t.toml",
+            &text,
+            &["pool.default.workers=3".into(), "seed=4".into()],
+        )
+        .unwrap();
+        assert_eq!(s.pools[0].workers, 3);
+        assert_eq!(s.seed, 4);
+        let e = parse("t.toml", &text, &["pool.default.workers=0".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string().lines().next().unwrap(),
+            "t.toml:2:11: a pool needs at least 1 worker"
+        );
+        let e = parse("t.toml", &text, &["pool.x.workers=0".into()]).unwrap_err();
+        assert!(matches!(e, Error::Set { .. }));
+    }
+
+    #[test]
+    fn load_reports_io_errors() {
+        let e = load(Path::new("/nonexistent/x.toml"), &[]).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }));
+    }
 }

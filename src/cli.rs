@@ -1,0 +1,276 @@
+//! The command line: clap types, one module per subcommand, and the helpers they share.
+//!
+//! Each subcommand is a plain function from its parsed arguments to an [`ExitStatus`] or a
+//! [`qsim::Error`]; [`run`] dispatches and turns errors into `error: ...` on stderr. Adding a
+//! subcommand is one variant of [`Command`] and one arm in [`run`]. The helpers below — loading a
+//! scenario with its `--set` overrides, printing a report, writing a file atomically — are
+//! shared so every subcommand reads, prints and writes the same way.
+
+pub mod run;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qsim::report::{self, Report};
+use qsim::{Error, Scenario};
+
+/// qsim: will this task-queue workload deadlock?
+#[derive(Debug, Parser)]
+#[command(
+    name = "qsim",
+    version,
+    about = "Tells whether a task-queue workload can deadlock, how likely it is, and why",
+    long_about = "\
+Tells whether a task-queue workload can deadlock, how likely it is, and why.
+
+qsim simulates a task-queue workload deterministically: pools of workers take tasks from \
+queues, and tasks work, spawn children and wait for them, as in Huey, Celery or RQ. Describe \
+the workload in a scenario file (TOML) and qsim answers: does it finish, or do the workers \
+deadlock? If they do, which tasks hold which workers waiting for children that no worker will \
+ever take? It also reports task latencies, how busy, blocked and idle the workers were, and \
+how long the queues grew.",
+    after_help = "\
+Example: two parents each spawn 10 subtasks of 4s and wait for them, on 2 workers
+  $ cat fanout.toml
+  [[pool]]
+  workers = 2
+  [[task]]
+  name = \"main_task\"
+  steps = [{ spawn = \"subtask\", count = 10 }, { wait = \"children\" }]
+  [[task]]
+  name = \"subtask\"
+  steps = [{ work = \"4s\" }]
+  [[arrival]]
+  task = \"main_task\"
+  at = [\"0s\", \"0s\"]
+
+  $ qsim run fanout.toml                               # deadlock at 0s: exit 1
+  $ qsim run fanout.toml --set pool.default.workers=4  # completed at 36s: exit 0
+
+Exit status: 0 no deadlock, 1 deadlock, 2 bad input or event limit, 3 inconclusive."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario once, in the canonical order, and report what happened.
+    ///
+    /// Runs until every task has finished, the horizon is reached, or the workers deadlock;
+    /// prints each task type's counts and latencies, how the workers spent their time, and
+    /// queue lengths. A deadlock is explained: which tasks hold which workers, waiting for
+    /// which queued children. Exit status 0 without deadlock, 1 with one.
+    Run(run::RunArgs),
+}
+
+/// How a command ended, as the shell will see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// No deadlock: the run completed or reached its horizon (or exploration proved the
+    /// scenario deadlock-free). Exit code 0.
+    Success,
+    /// A deadlock was found. Exit code 1.
+    Deadlock,
+    /// Bad input or usage, a file that cannot be read or written, or the event limit. Exit
+    /// code 2.
+    Error,
+    /// Neither a deadlock nor a proof that there is none (a budget ran out). Exit code 3.
+    Inconclusive,
+}
+
+/// Runs the command and reports its errors on stderr.
+pub fn run(cli: Cli) -> ExitStatus {
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+    };
+    match result {
+        Ok(status) => status,
+        // The reader went away (`qsim run f | head`): nothing left to tell anyone.
+        Err(e) if is_broken_stdout(&e) => ExitStatus::Success,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            ExitStatus::Error
+        }
+    }
+}
+
+/// The scenario file and its overrides, as every subcommand that reads a scenario takes them.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Override a scenario field before validation: pool.default.workers=4, seed=7,
+    /// task.subtask.priority=5, arrival.0.rate=2 (named tables by name, arrivals by index).
+    ///
+    /// Repeat for several fields; they apply in order. The value is read as TOML (`4`, `"x"`,
+    /// `["a", "b"]`), else as a string (`horizon=2h`). An override is checked like the file
+    /// itself.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+impl ScenarioArgs {
+    /// Reads, overrides and validates the scenario.
+    pub(crate) fn load(&self) -> qsim::Result<Scenario> {
+        qsim::scenario::load(&self.file, &self.sets)
+    }
+}
+
+/// How a report is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned tables for people.
+    Text,
+    /// One JSON object for programs (stable keys, scenario order).
+    Json,
+}
+
+/// What qsim calls standard output in error messages.
+const STDOUT: &str = "<stdout>";
+
+/// Prints `text` to standard output, reporting a failure (a closed pipe, say) as an error.
+pub(crate) fn print(text: &str) -> qsim::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(STDOUT, e))
+}
+
+/// Prints `report` to standard output in `format`.
+pub(crate) fn print_report(report: &Report, format: Format) -> qsim::Result<()> {
+    print(&match format {
+        Format::Text => report::text::render(report),
+        Format::Json => report::json::render(report),
+    })
+}
+
+fn is_broken_stdout(e: &Error) -> bool {
+    matches!(e, Error::Io { path, source } if path == STDOUT && source.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause the message already quotes.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// A file written whole or not at all: the data goes to `FILE.tmp`, which
+/// [`commit`](Self::commit) renames to `FILE` once everything is written and synced. Dropped
+/// without a commit (an error, a panic), it removes `FILE.tmp` and leaves `FILE` as it was.
+#[derive(Debug)]
+pub(crate) struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (creates `path.tmp`).
+    pub(crate) fn create(path: &Path) -> qsim::Result<AtomicFile> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let file = File::create(&tmp).map_err(|e| Error::io(path.display().to_string(), e))?;
+        Ok(AtomicFile {
+            file: Some(file),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Syncs the data and moves it into place.
+    pub(crate) fn commit(mut self) -> qsim::Result<()> {
+        let file = self.file.take().expect("a file is only committed once");
+        let done = file.sync_all().and_then(|()| {
+            drop(file);
+            std::fs::rename(&self.tmp, &self.path)
+        });
+        match done {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.tmp);
+                Err(Error::io(self.path.display().to_string(), e))
+            }
+        }
+    }
+
+    fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("not committed yet")
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file().flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `contents` to `path` atomically (see [`AtomicFile`]).
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> qsim::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(contents)
+        .map_err(|e| Error::io(path.display().to_string(), e))?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_causes_without_repeating_them() {
+        let e = Error::io("out.jsonl", io::Error::other("disk full"));
+        assert_eq!(chain(&e), "out.jsonl: disk full");
+    }
+
+    #[test]
+    fn atomic_files_appear_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("graph.dot");
+        write_atomically(&path, b"digraph {}\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"digraph {}\n");
+        assert!(!dir.path().join("graph.dot.tmp").exists());
+
+        let mut unfinished = AtomicFile::create(&path).unwrap();
+        unfinished.write_all(b"half").unwrap();
+        assert!(dir.path().join("graph.dot.tmp").exists());
+        drop(unfinished);
+        assert!(!dir.path().join("graph.dot.tmp").exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"digraph {}\n");
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,288 @@
+//! The report for programs: one JSON object with stable keys in a stable order.
+//!
+//! Keys come in the order declared below, and the per-task, per-pool and per-queue objects list
+//! their entries in scenario order (not sorted, not hashed), so the same run gives the same
+//! bytes and a reader sees the file's order. Times are in seconds (`*_s`, floating point).
+//!
+//! ```json
+//! {
+//!   "scenario": "fanout",
+//!   "seed": 1,
+//!   "outcome": "completed",
+//!   "end_time_s": 36.0,
+//!   "events": 80,
+//!   "completed": { "main_task": 2, "subtask": 20 },
+//!   "failed": { "main_task": 0, "subtask": 0 },
+//!   "unfinished": { "main_task": 0, "subtask": 0 },
+//!   "deadlock": null,
+//!   "tasks": { "main_task": { "arrived": 2, "completed": 2, "failed": 0, "unfinished": 0,
+//!                             "latency_s": { "p50": 20.0, "p95": 36.0, "p99": 36.0, "max": 36.0 } } },
+//!   "pools": { "default": { "workers": 4, "busy": 0.55, "blocked": 0.38, "idle": 0.05 } },
+//!   "queues": { "default": { "max_length": 20, "queued": 0 } }
+//! }
+//! ```
+//! `deadlock`, when there is one, is
+//! `{ "time_s", "blocked": [task], "queued": [task], "explanation": text, "cycle": [node] }`.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::scenario::ticks_to_secs;
+
+use super::{DeadlockReport, Report};
+
+/// The JSON view of a [`Report`], for embedding in a larger document with serde.
+#[derive(serde::Serialize, Debug)]
+pub struct JsonReport<'a> {
+    scenario: &'a str,
+    seed: u64,
+    outcome: &'a str,
+    end_time_s: f64,
+    events: u64,
+    completed: Ordered<'a, u64>,
+    failed: Ordered<'a, u64>,
+    unfinished: Ordered<'a, u64>,
+    deadlock: Option<JsonDeadlock<'a>>,
+    tasks: Ordered<'a, JsonTask>,
+    pools: Ordered<'a, JsonPool>,
+    queues: Ordered<'a, JsonQueue>,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonDeadlock<'a> {
+    time_s: f64,
+    blocked: &'a [String],
+    queued: &'a [String],
+    explanation: &'a str,
+    cycle: &'a [String],
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonTask {
+    arrived: u64,
+    completed: u64,
+    failed: u64,
+    unfinished: u64,
+    latency_s: Option<JsonLatency>,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonLatency {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonPool {
+    workers: u32,
+    busy: f64,
+    blocked: f64,
+    idle: f64,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonQueue {
+    max_length: u64,
+    queued: u64,
+}
+
+/// A JSON object whose keys keep the order of the vector (serde_json's own map sorts them).
+#[derive(Debug)]
+struct Ordered<'a, T>(Vec<(&'a str, T)>);
+
+impl<T: Serialize> Serialize for Ordered<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'a> JsonReport<'a> {
+    /// The JSON view of `report`.
+    pub fn new(report: &'a Report) -> JsonReport<'a> {
+        let per_task = |f: fn(&super::TaskReport) -> u64| {
+            Ordered(
+                report
+                    .tasks
+                    .iter()
+                    .map(|t| (t.name.as_str(), f(t)))
+                    .collect(),
+            )
+        };
+        JsonReport {
+            scenario: &report.scenario,
+            seed: report.seed,
+            outcome: report.outcome,
+            end_time_s: ticks_to_secs(report.end_time),
+            events: report.events,
+            completed: per_task(|t| t.completed),
+            failed: per_task(|t| t.failed),
+            unfinished: per_task(|t| t.unfinished),
+            deadlock: report.deadlock.as_ref().map(JsonDeadlock::new),
+            tasks: Ordered(
+                report
+                    .tasks
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.name.as_str(),
+                            JsonTask {
+                                arrived: t.arrived,
+                                completed: t.completed,
+                                failed: t.failed,
+                                unfinished: t.unfinished,
+                                latency_s: t.latency.map(|l| JsonLatency {
+                                    p50: ticks_to_secs(l.p50),
+                                    p95: ticks_to_secs(l.p95),
+                                    p99: ticks_to_secs(l.p99),
+                                    max: ticks_to_secs(l.max),
+                                }),
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            pools: Ordered(
+                report
+                    .pools
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.as_str(),
+                            JsonPool {
+                                workers: p.workers,
+                                busy: p.busy,
+                                blocked: p.blocked,
+                                idle: p.idle,
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            queues: Ordered(
+                report
+                    .queues
+                    .iter()
+                    .map(|q| {
+                        (
+                            q.name.as_str(),
+                            JsonQueue {
+                                max_length: q.max_length,
+                                queued: q.queued,
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'a> JsonDeadlock<'a> {
+    fn new(d: &'a DeadlockReport) -> JsonDeadlock<'a> {
+        JsonDeadlock {
+            time_s: ticks_to_secs(d.time),
+            blocked: &d.blocked,
+            queued: &d.queued,
+            explanation: &d.explanation,
+            cycle: &d.cycle,
+        }
+    }
+}
+
+/// The whole report as pretty-printed JSON, ending with a newline.
+pub fn render(report: &Report) -> String {
+    let mut out = serde_json::to_string_pretty(&JsonReport::new(report))
+        .expect("a report always serialises: string keys, finite numbers");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{simulate, Limits, Model};
+    use crate::report::{fixtures::fanout, Stats};
+
+    fn json_of(workers: u32) -> serde_json::Value {
+        let model = Model::new(fanout(workers));
+        let mut stats = Stats::new(&model.scenario);
+        let (outcome, sim) = simulate(&model, &mut stats, Limits::default());
+        let text = render(&Report::new(&sim, &stats, &outcome));
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    #[test]
+    fn completed_run_has_the_documented_shape() {
+        let v = json_of(4);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = [
+            "scenario",
+            "seed",
+            "outcome",
+            "end_time_s",
+            "events",
+            "completed",
+            "failed",
+            "unfinished",
+            "deadlock",
+            "tasks",
+            "pools",
+            "queues",
+        ];
+        // serde_json::Value sorts keys; the order itself is checked on the text below.
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(v["outcome"], "completed");
+        assert_eq!(v["end_time_s"], 36.0);
+        assert_eq!(v["seed"], 1);
+        assert_eq!(v["completed"]["main_task"], 2);
+        assert_eq!(v["completed"]["subtask"], 20);
+        assert_eq!(v["unfinished"]["subtask"], 0);
+        assert!(v["deadlock"].is_null());
+        assert_eq!(v["tasks"]["subtask"]["latency_s"]["p95"], 32.0);
+        assert_eq!(v["tasks"]["main_task"]["latency_s"]["max"], 36.0);
+        assert_eq!(v["pools"]["default"]["workers"], 4);
+        assert_eq!(v["queues"]["default"]["max_length"], 20);
+    }
+
+    #[test]
+    fn deadlock_is_an_object_and_latency_is_null() {
+        let v = json_of(2);
+        assert_eq!(v["outcome"], "deadlock");
+        let d = &v["deadlock"];
+        assert_eq!(d["time_s"], 0.0);
+        assert_eq!(
+            d["blocked"],
+            serde_json::json!(["main_task#1", "main_task#2"])
+        );
+        assert_eq!(d["queued"].as_array().unwrap().len(), 20);
+        assert!(d["explanation"].as_str().unwrap().contains("default/1"));
+        assert!(d["cycle"].as_array().unwrap().len() >= 2);
+        assert!(v["tasks"]["main_task"]["latency_s"].is_null());
+    }
+
+    #[test]
+    fn keys_follow_declaration_and_scenario_order() {
+        let model = Model::new(fanout(4));
+        let mut stats = Stats::new(&model.scenario);
+        let (outcome, sim) = simulate(&model, &mut stats, Limits::default());
+        let mut report = Report::new(&sim, &stats, &outcome);
+        // A name that sorts first must still come in scenario order.
+        report.tasks[1].name = "a_subtask".into();
+        let text = render(&report);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {text}"))
+        };
+        assert!(at("\"scenario\":") < at("\"seed\":"));
+        assert!(at("\"events\":") < at("\"completed\": {"));
+        assert!(at("\"deadlock\":") < at("\"tasks\":"));
+        assert!(at("\"main_task\":") < at("\"a_subtask\":"));
+        assert!(text.ends_with("}\n"));
+    }
+}

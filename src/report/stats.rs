@@ -1,0 +1,189 @@
+//! The statistics observer: counts, latencies, worker-time and queue lengths of one run.
+//!
+//! It runs inside the engine's loop at every event, so it keeps only aggregates, sized by the
+//! scenario (task types, pools, queues) and never by the number of tasks: a counter per task type,
+//! a latency histogram per task type (hdrhistogram, 3 significant digits, constant memory), three
+//! worker-time integrals per pool, and a maximum per queue. Per-instance facts it needs (when a
+//! task was queued) are read from the engine's own instance table while the task is alive.
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{Event, Observer, Simulation, Status, TaskResult};
+use crate::scenario::{Scenario, Tick};
+
+/// Latencies beyond this many ticks (about 146 years) are recorded as this value; an
+/// auto-resizing histogram cannot track more.
+const LATENCY_CAP: u64 = (i64::MAX / 2) as u64;
+
+/// Aggregates of one task type.
+#[derive(Clone, Debug)]
+pub struct TaskStats {
+    /// Instances created: arrivals, spawns and callbacks.
+    pub arrived: u64,
+    /// Instances that ran out of steps.
+    pub completed: u64,
+    /// Instances that failed (a wait timed out with `on_timeout = "fail"`, or a child failed).
+    pub failed: u64,
+    /// Ticks from being queued to finishing, for every finished instance (completed or failed).
+    pub latency: Histogram<u64>,
+    /// Exact smallest latency recorded (the histogram only keeps 3 significant digits).
+    pub min_latency: Tick,
+    /// Exact largest latency recorded.
+    pub max_latency: Tick,
+}
+
+impl TaskStats {
+    fn new() -> TaskStats {
+        TaskStats {
+            arrived: 0,
+            completed: 0,
+            failed: 0,
+            latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            min_latency: Tick::MAX,
+            max_latency: 0,
+        }
+    }
+}
+
+/// Worker-time of one pool, in worker-ticks (one worker for one tick is 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Workers running a task that is not waiting (working, or just taken).
+    pub busy: u128,
+    /// Workers held by a task waiting for its children.
+    pub blocked: u128,
+    /// Workers with no task.
+    pub idle: u128,
+}
+
+impl PoolStats {
+    /// Total worker-time: workers × elapsed time.
+    pub fn total(&self) -> u128 {
+        self.busy + self.blocked + self.idle
+    }
+}
+
+/// Collects the statistics of a run as an [`Observer`]; see the module docs.
+#[derive(Clone, Debug)]
+pub struct Stats {
+    /// Per task type, in scenario order.
+    pub tasks: Vec<TaskStats>,
+    /// Per pool, in scenario order.
+    pub pools: Vec<PoolStats>,
+    /// Largest number of tasks queued at once, per queue in scenario order.
+    pub max_queue: Vec<u64>,
+}
+
+impl Stats {
+    /// Empty statistics for a run of `scenario`.
+    pub fn new(scenario: &Scenario) -> Stats {
+        Stats {
+            tasks: scenario.tasks.iter().map(|_| TaskStats::new()).collect(),
+            pools: vec![PoolStats::default(); scenario.pools.len()],
+            max_queue: vec![0; scenario.queues.len()],
+        }
+    }
+
+    /// Counts a new instance and notes its queue's length.
+    fn created(&mut self, sim: &Simulation<'_>, task: u32) {
+        let inst = sim.instance(task);
+        self.tasks[inst.task].arrived += 1;
+        let q = sim.scenario().tasks[inst.task].queue;
+        // The engine may report the creation just before or just after putting the task on its
+        // queue; count it either way.
+        let pending = u64::from(!matches!(inst.status, Status::Queued(_)));
+        let len = sim.queue(q).len() as u64 + pending;
+        let max = &mut self.max_queue[q];
+        *max = (*max).max(len);
+    }
+}
+
+impl Observer for Stats {
+    #[inline]
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        match *event {
+            Event::Arrived { task }
+            | Event::Spawned { task, .. }
+            | Event::CallbackQueued { task } => self.created(sim, task),
+            Event::Finished { task, result } => {
+                let inst = sim.instance(task);
+                let t = &mut self.tasks[inst.task];
+                match result {
+                    TaskResult::Completed => t.completed += 1,
+                    TaskResult::Failed => t.failed += 1,
+                }
+                let latency = sim.now().saturating_sub(inst.enqueued_at);
+                t.latency
+                    .record(latency.min(LATENCY_CAP))
+                    .expect("an auto-resizing histogram records values up to the cap");
+                t.min_latency = t.min_latency.min(latency);
+                t.max_latency = t.max_latency.max(latency);
+            }
+            Event::Taken { .. }
+            | Event::WorkStarted { .. }
+            | Event::Blocked { .. }
+            | Event::Resumed { .. }
+            | Event::TimedOut { .. } => {}
+        }
+    }
+
+    fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
+        let dt = u128::from(to.saturating_sub(from));
+        if dt == 0 {
+            return;
+        }
+        for (p, pool) in self.pools.iter_mut().enumerate() {
+            let (idle, waiting, held) = sim.pool_counts(p);
+            pool.busy += u128::from(held - waiting) * dt;
+            pool.blocked += u128::from(waiting) * dt;
+            pool.idle += u128::from(idle) * dt;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{simulate, Limits, Model};
+    use crate::report::fixtures::fanout;
+    use crate::scenario::TICKS_PER_SECOND;
+
+    #[test]
+    fn integrates_worker_time_and_counts_tasks() {
+        let model = Model::new(fanout(4));
+        let mut stats = Stats::new(&model.scenario);
+        let (_, sim) = simulate(&model, &mut stats, Limits::default());
+        let s = u128::from(TICKS_PER_SECOND);
+        assert_eq!(
+            stats.pools[0],
+            PoolStats {
+                busy: 80 * s,
+                blocked: 56 * s,
+                idle: 8 * s
+            }
+        );
+        assert_eq!(stats.pools[0].total(), 4 * u128::from(sim.now()));
+        let counts: Vec<_> = stats
+            .tasks
+            .iter()
+            .map(|t| (t.arrived, t.completed, t.failed, t.latency.len()))
+            .collect();
+        assert_eq!(counts, [(2, 2, 0, 2), (20, 20, 0, 20)]);
+        assert_eq!(stats.tasks[1].min_latency, 4 * TICKS_PER_SECOND);
+        assert_eq!(stats.tasks[1].max_latency, 36 * TICKS_PER_SECOND);
+        assert_eq!(stats.max_queue, [20]);
+    }
+
+    #[test]
+    fn counts_queue_length_at_each_arrival() {
+        // One worker, arrivals at 0, 0 and 0: the first is taken after all three are queued.
+        let mut scenario = fanout(1);
+        scenario.tasks[0].steps.clear();
+        scenario.arrivals[0].pattern = crate::scenario::ArrivalPattern::At(vec![0, 0, 0]);
+        let model = Model::new(scenario);
+        let mut stats = Stats::new(&model.scenario);
+        simulate(&model, &mut stats, Limits::default());
+        assert_eq!(stats.max_queue, [3]);
+        assert_eq!(stats.tasks[0].completed, 3);
+    }
+}
