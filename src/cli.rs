@@ -6,6 +6,8 @@
 //! scenario with its `--set` overrides, printing a report, writing a file atomically — are
 //! shared so every subcommand reads, prints and writes the same way.
 
+pub mod explore;
+pub mod replay;
 pub mod run;
 
 use std::fs::File;
@@ -67,6 +69,31 @@ pub enum Command {
     /// queue lengths. A deadlock is explained: which tasks hold which workers, waiting for
     /// which queued children. Exit status 0 without deadlock, 1 with one.
     Run(run::RunArgs),
+
+    /// Explore every timing: prove a scenario deadlock-free, or find a minimal replayable
+    /// schedule that deadlocks; or estimate the probability of deadlock from random runs.
+    ///
+    /// Exhaustive mode (the default with finite arrivals) visits every state reachable under
+    /// any timing (or, with --timing exact, under the scenario's own instants), with state
+    /// hashing, symmetry and partial-order reduction, breadth-first so the counterexample is a
+    /// shortest one. Verdicts: deadlock (exit 1, with the schedule as a numbered story),
+    /// deadlock_free (exit 0), inconclusive (exit 3: a budget ran out, or Ctrl-C).
+    ///
+    /// Random mode (--mode random --runs N) runs the scenario N times with its own
+    /// distributions and random tie-breaking, in parallel, identical on any thread count: the
+    /// probability of deadlock with a 95% Wilson interval, time to deadlock, and the seed of a
+    /// deadlocking run. Exit 1 if any run deadlocked, else 0.
+    ///
+    /// --min-workers POOL finds the smallest worker count of POOL that is proved
+    /// deadlock-free. With P parents that spawn and wait in one pool of W workers, some timing
+    /// deadlocks if and only if P >= W.
+    Explore(explore::ExploreArgs),
+
+    /// Replay a schedule written by `qsim explore --schedule-out`, step by step.
+    ///
+    /// Prints each step as a sentence, then the same report as `qsim run`; ends in the
+    /// schedule's deadlock (exit 1). --format json, --trace and --dot as in `qsim run`.
+    Replay(replay::ReplayArgs),
 }
 
 /// How a command ended, as the shell will see it.
@@ -88,6 +115,8 @@ pub enum ExitStatus {
 pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Explore(args) => explore::run(&args),
+        Command::Replay(args) => replay::run(&args),
     };
     match result {
         Ok(status) => status,

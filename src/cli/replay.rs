@@ -1,0 +1,115 @@
+//! `qsim replay`: follow a schedule found by `qsim explore`, step by step.
+//!
+//! The schedule's steps are told as a numbered story; the run then goes on under the
+//! canonical rule if the steps end before a deadlock (so a hand-shortened schedule is still a
+//! valid prefix). The report, `--format json`, `--trace` and `--dot` are those of `qsim run`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use qsim::engine::{self, Limits, Outcome, Simulation};
+use qsim::explore::{self, replay::Replay, Schedule};
+use qsim::report::{Report, Stats, Trace};
+use qsim::Error;
+
+use super::{print, print_report, write_atomically, AtomicFile, ExitStatus, Format, ScenarioArgs};
+
+/// The arguments of `qsim replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The scenario and its overrides (the same ones the schedule was found with).
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+
+    /// The schedule file written by `qsim explore --schedule-out`.
+    #[arg(long, value_name = "FILE")]
+    pub schedule: PathBuf,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write every event of the replay to FILE, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Write the deadlock's wait-for graph to FILE, in Graphviz DOT.
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<PathBuf>,
+}
+
+fn read_schedule(path: &PathBuf) -> qsim::Result<Schedule> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Schedule {
+        path: path.display().to_string(),
+        message: format!(
+            "{}:{}: {e} (expected the JSON written by qsim explore --schedule-out)",
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+/// Runs `qsim replay`.
+pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
+    let mut scenario = args.scenario.load()?;
+    let schedule = read_schedule(&args.schedule)?;
+    scenario.seed = schedule.seed;
+    let model = explore::model_for(&scenario, schedule.timing);
+    let schedule_error = |message: String| Error::Schedule {
+        path: args.schedule.display().to_string(),
+        message,
+    };
+    let story = explore::replay::tell(&model, &schedule.steps).map_err(schedule_error)?;
+
+    let mut stats = Stats::new(&model.scenario);
+    let mut trace = match &args.trace {
+        Some(path) => Some(Trace::new(AtomicFile::create(path)?)),
+        None => None,
+    };
+    let mut sim = Simulation::new(&model);
+    let mut chooser = Replay::new(schedule.steps.clone());
+    let outcome = engine::run(
+        &mut sim,
+        &mut chooser,
+        &mut (&mut stats, &mut trace),
+        Limits::default(),
+    );
+    if let Some(e) = chooser.error {
+        return Err(schedule_error(e));
+    }
+    if let (Some(trace), Some(path)) = (trace, &args.trace) {
+        let file = trace
+            .finish()
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+        file.commit()?;
+    }
+    if let (Some(path), Outcome::Deadlock(d)) = (&args.dot, &outcome) {
+        write_atomically(path, d.to_dot().as_bytes())?;
+    }
+    if args.format == Format::Text {
+        let mut text = format!(
+            "replaying {} steps of {} ({} timing, seed {}):\n",
+            schedule.steps.len(),
+            args.schedule.display(),
+            schedule.timing.name(),
+            schedule.seed
+        );
+        for (i, line) in story.lines.iter().enumerate() {
+            text += &format!("{:>4}. {line}\n", i + 1);
+        }
+        if story.deadlock.is_none() {
+            text += "  (the schedule ends here; the run goes on under the canonical rule)\n";
+        }
+        text += "\n";
+        print(&text)?;
+    }
+    let report = Report::new(&sim, &stats, &outcome);
+    print_report(&report, args.format)?;
+    Ok(match outcome {
+        Outcome::Deadlock(_) => ExitStatus::Deadlock,
+        Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
+        Outcome::EventLimit | Outcome::Stopped => ExitStatus::Error,
+    })
+}
