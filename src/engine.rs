@@ -478,6 +478,17 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// Whether any choice is enabled now (the same as `!options().is_empty()`, without
+    /// allocating).
+    pub fn has_options(&self) -> bool {
+        !self.just_taken.is_empty()
+            || self
+                .agenda
+                .iter()
+                .any(|e| e.time == self.now && self.is_live(&e.timer))
+            || self.first_worker_that_can_take().is_some()
+    }
+
     /// The first of [`options`](Self::options), without building the list: the canonical
     /// rule's next choice. Drops stale timers it meets on the way.
     pub fn canonical_choice(&mut self) -> Option<Choice> {

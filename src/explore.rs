@@ -273,7 +273,7 @@ pub fn apply_and_tell(sim: &mut Simulation<'_>, choice: Choice) -> String {
 /// left, or the horizon reached).
 pub fn settle(sim: &mut Simulation<'_>) -> bool {
     loop {
-        if !sim.options().is_empty() {
+        if sim.has_options() {
             return true;
         }
         if sim.advance_time(&mut ()) != crate::engine::Advance::Moved {

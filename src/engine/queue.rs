@@ -63,6 +63,20 @@ impl TaskQueue {
         self.len() == 0
     }
 
+    /// Calls `f(position, task)` for the queued tasks in the order they would be taken,
+    /// without allocating for fifo and lifo queues.
+    pub fn for_each_in_order(&self, mut f: impl FnMut(usize, InstanceId)) {
+        match self {
+            TaskQueue::Fifo(q) => q.iter().enumerate().for_each(|(i, &t)| f(i, t)),
+            TaskQueue::Lifo(q) => q.iter().rev().enumerate().for_each(|(i, &t)| f(i, t)),
+            TaskQueue::Priority(_) => self
+                .in_order()
+                .into_iter()
+                .enumerate()
+                .for_each(|(i, t)| f(i, t)),
+        }
+    }
+
     /// The queued tasks in the order they would be taken (allocates; for explanations and the
     /// explorer's canonical states, not for the run loop).
     pub fn in_order(&self) -> Vec<InstanceId> {

@@ -21,13 +21,15 @@
 //! [`raw_fingerprint`] hashes the state without any of this, for the naive search that the
 //! reductions are tested against.
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::engine::agenda::Timer;
 use crate::engine::{InstanceId, Simulation, Status};
 
 /// A 128-bit fingerprint of a state.
 pub type Fingerprint = u128;
+
+const NONE: u32 = u32::MAX;
 
 struct Bytes(Vec<u8>);
 
@@ -40,172 +42,211 @@ impl Bytes {
         self.0.extend_from_slice(&x.to_le_bytes());
         self
     }
+    fn hash(&self) -> u128 {
+        xxh3_128(&self.0)
+    }
 }
 
-fn hash(bytes: &[u8]) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(bytes);
-    h.digest128()
+/// Scratch space for fingerprints, reused from state to state so that computing one does not
+/// allocate.
+pub struct Canon {
+    timer_left: Vec<u64>,
+    position: Vec<u64>,
+    /// Children of each instance as a compressed adjacency list: `(parent, child)` sorted.
+    edges: Vec<(u32, u32)>,
+    first_edge: Vec<u32>,
+    roots: Vec<u32>,
+    arrivals: Vec<(u32, u64)>,
+    stack: Vec<(u32, u128)>,
+    buf: Bytes,
 }
 
-/// The canonical fingerprint of `sim` under symmetry reduction.
+impl Default for Canon {
+    fn default() -> Canon {
+        Canon {
+            timer_left: Vec::new(),
+            position: Vec::new(),
+            edges: Vec::new(),
+            first_edge: Vec::new(),
+            roots: Vec::new(),
+            arrivals: Vec::new(),
+            stack: Vec::new(),
+            buf: Bytes(Vec::with_capacity(256)),
+        }
+    }
+}
+
+/// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
+/// explorer keeps a [`Canon`] instead).
 pub fn fingerprint(sim: &Simulation<'_>) -> Fingerprint {
-    let n = sim.instances().count();
-    let now = sim.now();
-    // Relative time left on each instance's pending timer (work done or timeout).
-    let mut timer_left = vec![u64::MAX; n];
-    for e in sim.agenda().iter() {
-        if !sim.is_live(&e.timer) {
-            continue;
-        }
-        match e.timer {
-            Timer::WorkDone { task } | Timer::Timeout { task, .. } => {
-                timer_left[task as usize] = e.time - now
-            }
-            Timer::Arrival { .. } => {}
-        }
-    }
-    // Queue positions.
-    let mut position = vec![u64::MAX; n];
-    for q in 0..sim.scenario().queues.len() {
-        for (i, t) in sim.queue(q).in_order().into_iter().enumerate() {
-            position[t as usize] = i as u64;
-        }
-    }
-    // Children by parent, split by group.
-    let mut kids: Vec<Vec<InstanceId>> = vec![Vec::new(); n];
-    let mut roots: Vec<InstanceId> = Vec::new();
-    for (id, inst) in sim.instances() {
-        if inst.status == Status::Free {
-            continue;
-        }
-        match inst.parent.and_then(|l| sim.resolve(l)) {
-            Some(p) => kids[p as usize].push(id),
-            None => roots.push(id),
-        }
-    }
-    let mut memo: Vec<Option<u128>> = vec![None; n];
-    let mut buf = Bytes(Vec::with_capacity(128));
-    let mut top: Vec<u128> = Vec::with_capacity(roots.len() + 4);
-    // Roots not in a live-owned group hash on their own; members of groups whose owner is gone
-    // hash under their group.
-    let mut orphan_groups: std::collections::BTreeMap<u32, Vec<u128>> = Default::default();
-    for &r in &roots {
-        let h = describe(sim, r, &kids, &timer_left, &position, &mut memo, &mut buf);
-        let g = sim.instance(r).group;
-        if g != u32::MAX {
-            orphan_groups.entry(g).or_default().push(h);
-        } else {
-            top.push(h);
-        }
-    }
-    for (g, mut members) in orphan_groups {
-        members.sort_unstable();
-        let group = &sim.groups()[g as usize];
-        buf.0.clear();
-        buf.u64(3)
-            .u64(group.then as u64)
-            .u64(group.remaining as u64);
-        for m in members {
-            buf.u128(m);
-        }
-        top.push(hash(&buf.0));
-    }
-    top.sort_unstable();
-    buf.0.clear();
-    buf.u64(9);
-    for t in top {
-        buf.u128(t);
-    }
-    for &sent in sim.arrivals_sent() {
-        buf.u64(sent);
-    }
-    let mut arrivals: Vec<(u32, u64)> = sim
-        .agenda()
-        .iter()
-        .filter_map(|e| match e.timer {
-            Timer::Arrival { stream } => Some((stream, e.time - now)),
-            _ => None,
-        })
-        .collect();
-    arrivals.sort_unstable();
-    for (stream, left) in arrivals {
-        buf.u64(stream as u64).u64(left);
-    }
-    if sim.scenario().horizon.is_some() {
-        buf.u64(now);
-    }
-    hash(&buf.0)
+    Canon::default().fingerprint(sim)
 }
 
-fn describe(
-    sim: &Simulation<'_>,
-    id: InstanceId,
-    kids: &[Vec<InstanceId>],
-    timer_left: &[u64],
-    position: &[u64],
-    memo: &mut Vec<Option<u128>>,
-    buf: &mut Bytes,
-) -> u128 {
-    if let Some(h) = memo[id as usize] {
-        return h;
-    }
-    // Children first (depth is bounded by the scenario's nesting).
-    let mut ungrouped = Vec::new();
-    let mut grouped: std::collections::BTreeMap<u32, Vec<u128>> = Default::default();
-    for &c in &kids[id as usize] {
-        let h = describe(sim, c, kids, timer_left, position, memo, buf);
-        let g = sim.instance(c).group;
-        if g == u32::MAX {
-            ungrouped.push(h);
-        } else {
-            grouped.entry(g).or_default().push(h);
-        }
-    }
-    let mut groups: Vec<u128> = grouped
-        .into_iter()
-        .map(|(g, mut members)| {
-            members.sort_unstable();
-            let group = &sim.groups()[g as usize];
-            let mut b = Bytes(Vec::with_capacity(24 + 16 * members.len()));
-            b.u64(3).u64(group.then as u64).u64(group.remaining as u64);
-            for m in members {
-                b.u128(m);
+impl Canon {
+    /// The canonical fingerprint of `sim` under symmetry reduction.
+    pub fn fingerprint(&mut self, sim: &Simulation<'_>) -> Fingerprint {
+        let n = sim.instances().count();
+        let now = sim.now();
+        self.timer_left.clear();
+        self.timer_left.resize(n, u64::MAX);
+        for e in sim.agenda().iter() {
+            if !sim.is_live(&e.timer) {
+                continue;
             }
-            hash(&b.0)
-        })
-        .collect();
-    groups.sort_unstable();
-    ungrouped.sort_unstable();
-    let inst = sim.instance(id);
-    buf.0.clear();
-    let (kind, detail) = match inst.status {
-        Status::Free => (0, 0),
-        Status::Queued(q) => (1, ((q as u64) << 32) | position[id as usize]),
-        Status::Taken(w) => (2, sim.model.pool_of(w) as u64),
-        Status::Working(w) => (3, sim.model.pool_of(w) as u64),
-        Status::Waiting { worker, timed } => (4 + timed as u64, sim.model.pool_of(worker) as u64),
+            if let Timer::WorkDone { task } | Timer::Timeout { task, .. } = e.timer {
+                self.timer_left[task as usize] = e.time - now;
+            }
+        }
+        self.position.clear();
+        self.position.resize(n, u64::MAX);
+        for q in 0..sim.scenario().queues.len() {
+            let position = &mut self.position;
+            sim.queue(q)
+                .for_each_in_order(|i, t| position[t as usize] = i as u64);
+        }
+        self.edges.clear();
+        self.roots.clear();
+        for (id, inst) in sim.instances() {
+            if inst.status == Status::Free {
+                continue;
+            }
+            match inst.parent.and_then(|l| sim.resolve(l)) {
+                Some(p) => self.edges.push((p, id)),
+                None => self.roots.push(id),
+            }
+        }
+        self.edges.sort_unstable();
+        self.first_edge.clear();
+        self.first_edge.resize(n + 1, 0);
+        for &(p, _) in &self.edges {
+            self.first_edge[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            self.first_edge[i + 1] += self.first_edge[i];
+        }
+        // Roots: hashed on their own, or under their `then` group when its owner is gone.
+        self.stack.clear();
+        for r in 0..self.roots.len() {
+            let id = self.roots[r];
+            let h = self.describe(sim, id);
+            self.stack.push((sim.instance(id).group, h));
+        }
+        let top = self.combine(sim, 0);
+        self.buf.0.clear();
+        self.buf.u64(9).u128(top);
+        for &sent in sim.arrivals_sent() {
+            self.buf.u64(sent);
+        }
+        // Pending arrivals, one per stream at most, in stream order.
+        self.arrivals.clear();
+        for e in sim.agenda().iter() {
+            if let Timer::Arrival { stream } = e.timer {
+                self.arrivals.push((stream, e.time - now));
+            }
+        }
+        self.arrivals.sort_unstable();
+        for &(stream, left) in &self.arrivals {
+            self.buf.u64(stream as u64).u64(left);
+        }
+        if sim.scenario().horizon.is_some() {
+            self.buf.u64(now);
+        }
+        self.buf.hash()
+    }
+
+    /// Hash of one instance and everything below it.
+    fn describe(&mut self, sim: &Simulation<'_>, id: InstanceId) -> u128 {
+        let base = self.stack.len();
+        let (from, to) = (
+            self.first_edge[id as usize] as usize,
+            self.first_edge[id as usize + 1] as usize,
+        );
+        for e in from..to {
+            let child = self.edges[e].1;
+            let h = self.describe(sim, child);
+            self.stack.push((sim.instance(child).group, h));
+        }
+        let children = self.combine(sim, base);
+        let inst = sim.instance(id);
+        let (kind, detail) = match inst.status {
+            Status::Free => (0, 0),
+            Status::Queued(q) => (1, ((q as u64) << 32) | self.position[id as usize]),
+            Status::Taken(w) => (2, sim.model.pool_of(w) as u64),
+            Status::Working(w) => (3, sim.model.pool_of(w) as u64),
+            Status::Waiting { worker, timed } => {
+                (4 + timed as u64, sim.model.pool_of(worker) as u64)
+            }
+        };
+        mix(&[
+            1,
+            inst.task as u64,
+            inst.pc as u64,
+            kind,
+            detail,
+            inst.outstanding as u64,
+            inst.child_failed as u64,
+            self.timer_left[id as usize],
+            children as u64,
+            (children >> 64) as u64,
+        ])
+    }
+
+    /// Pops the `(group, hash)` entries above `base` and hashes them as a multiset (a sum of
+    /// hashes, which no order changes), members of one `then` group first summed under their
+    /// group.
+    fn combine(&mut self, sim: &Simulation<'_>, base: usize) -> u128 {
+        let mut total = 0u128;
+        let mut count = 0u64;
+        let items = &mut self.stack[base..];
+        // Groups are few: sort only when one is present.
+        if items.iter().any(|&(g, _)| g != NONE) {
+            items.sort_unstable_by_key(|&(g, _)| g);
+        }
+        let mut i = 0;
+        while i < items.len() {
+            let group = items[i].0;
+            count += 1;
+            if group == NONE {
+                total = total.wrapping_add(items[i].1);
+                i += 1;
+                continue;
+            }
+            let mut members = 0u128;
+            let mut n = 0u64;
+            while i < items.len() && items[i].0 == group {
+                members = members.wrapping_add(items[i].1);
+                n += 1;
+                i += 1;
+            }
+            let g = &sim.groups()[group as usize];
+            total = total.wrapping_add(mix(&[
+                3,
+                g.then as u64,
+                g.remaining as u64,
+                n,
+                members as u64,
+                (members >> 64) as u64,
+            ]));
+        }
+        self.stack.truncate(base);
+        mix(&[2, count, total as u64, (total >> 64) as u64])
+    }
+}
+
+/// A 128-bit hash of a few words: two independently seeded 64-bit lanes, each a multiply–xor
+/// fold finished with SplitMix64's avalanche.
+fn mix(words: &[u64]) -> u128 {
+    let lane = |seed: u64| {
+        let mut h = seed;
+        for &w in words {
+            h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            h ^= h >> 29;
+        }
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
     };
-    buf.u64(1)
-        .u64(inst.task as u64)
-        .u64(inst.pc as u64)
-        .u64(kind)
-        .u64(detail)
-        .u64(inst.outstanding as u64)
-        .u64(inst.child_failed as u64)
-        .u64(timer_left[id as usize]);
-    // Whether this instance itself belongs to a group is described by the group node above it.
-    buf.u64(ungrouped.len() as u64);
-    for h in ungrouped {
-        buf.u128(h);
-    }
-    buf.u64(groups.len() as u64);
-    for h in groups {
-        buf.u128(h);
-    }
-    let h = hash(&buf.0);
-    memo[id as usize] = Some(h);
-    h
+    ((lane(0x243f_6a88_85a3_08d3) as u128) << 64) | lane(0x1319_8a2e_0370_7344) as u128
 }
 
 /// A fingerprint of `sim` with no reduction: slots, workers and the dispatch order as they are.
@@ -268,5 +309,5 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
         b.u64(sent);
     }
     b.u64(now);
-    hash(&b.0)
+    b.hash()
 }

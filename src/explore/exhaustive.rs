@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Deadlock, Model, Simulation};
 use crate::scenario::Scenario;
 
-use super::canon::{fingerprint, raw_fingerprint, Fingerprint};
+use super::canon::{raw_fingerprint, Canon, Fingerprint};
 use super::{
     explored_options, has_unfinished, label, model_for, settle, Reductions, Schedule, Timing,
 };
@@ -162,9 +162,10 @@ pub fn explore(
 ) -> Exploration {
     let model = model_for(scenario, timing);
     let started = Instant::now();
-    let fp = |sim: &Simulation<'_>| {
+    let mut canon = Canon::default();
+    let mut fp = |sim: &Simulation<'_>| {
         if reductions.symmetry {
-            fingerprint(sim)
+            canon.fingerprint(sim)
         } else {
             raw_fingerprint(sim)
         }

@@ -1,0 +1,311 @@
+//! Every scenario in `scenarios/` states what it shows, and this test holds it to that.
+//!
+//! Each file starts with a comment block and machine-readable expectation lines:
+//!
+//! ```text
+//! # expect-run: deadlock at 0s           (or: completed at 36s | completed | horizon)
+//! # expect-explore: deadlock             (timing "any"; or: deadlock_free)
+//! # expect-explore-exact: deadlock       (timing "exact")
+//! # expect-finished: 20 completed, 2 failed
+//! # expect-blocked-workers: 2            (workers held by the stuck tasks of a deadlock)
+//! ```
+//!
+//! Every file must have an `expect-run` line; the other lines are optional (a file without
+//! `expect-explore` is not explored, which is how a large workload such as `mmc.toml` opts out).
+//! A run is the canonical one (`qsim run`); `at T` is the instant the run ended (`sim.now()`),
+//! or the instant the deadlock formed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use qsim::engine::{self, Event, Limits, Model, Observer, Outcome, Simulation, TaskResult};
+use qsim::explore::{self, Budget, Reductions, Timing};
+use qsim::scenario::duration::parse_duration;
+use qsim::scenario::{format_ticks, Tick};
+
+/// The expectations written at the top of one scenario file.
+#[derive(Debug, Default)]
+struct Expectations {
+    /// Outcome name and, when given, the instant.
+    run: Option<(String, Option<Tick>)>,
+    /// Verdict name per timing.
+    explore: Vec<(Timing, String)>,
+    /// Finished tasks: (completed, failed).
+    finished: Option<(u64, u64)>,
+    /// Workers held by stuck tasks.
+    blocked_workers: Option<usize>,
+}
+
+fn parse_expectations(path: &Path, text: &str) -> Expectations {
+    let mut e = Expectations::default();
+    let ctx = |line: &str| format!("{}: bad expectation line {line:?}", path.display());
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("# expect-") else {
+            continue;
+        };
+        let (key, value) = rest
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{}", ctx(line)));
+        let value = value.trim();
+        match key.trim() {
+            "run" => {
+                assert!(e.run.is_none(), "{}: two expect-run lines", path.display());
+                let (name, at) = match value.split_once(" at ") {
+                    Some((name, at)) => {
+                        let at = parse_duration(at.trim())
+                            .unwrap_or_else(|err| panic!("{}: {err}", ctx(line)));
+                        (name.trim(), Some(at))
+                    }
+                    None => (value, None),
+                };
+                assert!(
+                    ["completed", "horizon", "deadlock", "event_limit", "stopped"].contains(&name),
+                    "{}",
+                    ctx(line)
+                );
+                e.run = Some((name.to_string(), at));
+            }
+            k @ ("explore" | "explore-exact") => {
+                assert!(
+                    ["deadlock", "deadlock_free", "inconclusive"].contains(&value),
+                    "{}",
+                    ctx(line)
+                );
+                let timing = if k == "explore" {
+                    Timing::Any
+                } else {
+                    Timing::Exact
+                };
+                assert!(
+                    e.explore.iter().all(|(t, _)| *t != timing),
+                    "{}: two expect-{k} lines",
+                    path.display()
+                );
+                e.explore.push((timing, value.to_string()));
+            }
+            "finished" => {
+                // "20 completed, 2 failed"
+                let mut completed = None;
+                let mut failed = None;
+                for part in value.split(',') {
+                    let (n, what) = part
+                        .trim()
+                        .split_once(' ')
+                        .unwrap_or_else(|| panic!("{}", ctx(line)));
+                    let n: u64 = n.parse().unwrap_or_else(|_| panic!("{}", ctx(line)));
+                    match what.trim() {
+                        "completed" => completed = Some(n),
+                        "failed" => failed = Some(n),
+                        _ => panic!("{}", ctx(line)),
+                    }
+                }
+                e.finished = Some((completed.unwrap_or(0), failed.unwrap_or(0)));
+            }
+            "blocked-workers" => {
+                e.blocked_workers = Some(value.parse().unwrap_or_else(|_| panic!("{}", ctx(line))));
+            }
+            _ => panic!("{}: unknown expectation key", ctx(line)),
+        }
+    }
+    e
+}
+
+/// Counts finished tasks by result, and by type for the failure message.
+#[derive(Default)]
+struct Finished {
+    completed: u64,
+    failed: u64,
+    failed_by_type: BTreeMap<String, u64>,
+}
+
+impl Observer for Finished {
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        if let Event::Finished { task, result } = *event {
+            match result {
+                TaskResult::Completed => self.completed += 1,
+                TaskResult::Failed => {
+                    self.failed += 1;
+                    let ty = &sim.scenario().tasks[sim.instance(task).task].name;
+                    *self.failed_by_type.entry(ty.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Checks one file; returns the problems found (empty when it behaves as it says).
+fn check(path: &Path) -> Vec<String> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut problems = Vec::new();
+    assert!(
+        text.starts_with('#'),
+        "{name}: must start with a comment saying what it shows"
+    );
+    let expect = parse_expectations(path, &text);
+    let Some((run_name, run_at)) = &expect.run else {
+        return vec![format!("{name}: no `# expect-run:` line")];
+    };
+    let scenario = match qsim::scenario::load(path, &[]) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("{name}: does not load: {e}")],
+    };
+
+    let model = Model::new(scenario.clone());
+    let mut finished = Finished::default();
+    let (outcome, sim) = engine::simulate(&model, &mut finished, Limits::default());
+    let end = match &outcome {
+        Outcome::Deadlock(d) => d.time,
+        _ => sim.now(),
+    };
+    eprintln!(
+        "{name}: run {} at {} ({} completed, {} failed {:?})",
+        outcome.name(),
+        format_ticks(end),
+        finished.completed,
+        finished.failed,
+        finished.failed_by_type
+    );
+    if outcome.name() != run_name {
+        problems.push(format!(
+            "{name}: run ended {} at {}, expected {run_name}",
+            outcome.name(),
+            format_ticks(end)
+        ));
+    } else if let Some(at) = run_at {
+        if end != *at {
+            problems.push(format!(
+                "{name}: run ended {run_name} at {}, expected at {}",
+                format_ticks(end),
+                format_ticks(*at)
+            ));
+        }
+    }
+    if let Some((completed, failed)) = expect.finished {
+        if (finished.completed, finished.failed) != (completed, failed) {
+            problems.push(format!(
+                "{name}: {} completed and {} failed tasks, expected {completed} and {failed}",
+                finished.completed, finished.failed
+            ));
+        }
+    }
+    if let Some(n) = expect.blocked_workers {
+        match &outcome {
+            Outcome::Deadlock(d) if d.holders.len() == n => {}
+            Outcome::Deadlock(d) => problems.push(format!(
+                "{name}: {} workers held by stuck tasks, expected {n}",
+                d.holders.len()
+            )),
+            _ => problems.push(format!("{name}: expect-blocked-workers without a deadlock")),
+        }
+    }
+
+    for (timing, verdict) in &expect.explore {
+        let budget = Budget {
+            max_states: 2_000_000,
+            max_time: Some(std::time::Duration::from_secs(60)),
+            ..Budget::default()
+        };
+        let x = explore::explore(&scenario, *timing, Reductions::ALL, &budget, &mut |_| {});
+        eprintln!(
+            "{name}: explore --timing {}: {} ({} states, {} transitions, {} completed states)",
+            timing.name(),
+            x.verdict.name(),
+            x.states,
+            x.transitions,
+            x.completed_states
+        );
+        if x.verdict.name() != verdict {
+            problems.push(format!(
+                "{name}: explore --timing {} found {} ({} states), expected {verdict}",
+                timing.name(),
+                x.verdict.name(),
+                x.states
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_scenario_behaves_as_its_header_says() {
+    let files = scenario_files();
+    assert!(!files.is_empty(), "no scenarios/*.toml");
+    let problems: Vec<String> = files.iter().flat_map(|f| check(f)).collect();
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_incident_deadlocks_and_more_workers_move_the_limit() {
+    // The numbers the fanout.toml header quotes for `--set pool.default.workers=4`.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fanout.toml");
+    let scenario = qsim::scenario::load(&path, &["pool.default.workers=4".to_string()]).unwrap();
+    let model = Model::new(scenario);
+    let mut finished = Finished::default();
+    let (outcome, sim) = engine::simulate(&model, &mut finished, Limits::default());
+    assert_eq!(outcome.name(), "completed");
+    assert_eq!(sim.now(), parse_duration("36s").unwrap());
+    assert_eq!(finished.completed, 22);
+    assert_eq!(sim.created().iter().sum::<u32>(), 22);
+}
+
+#[test]
+fn the_priority_race_goes_both_ways() {
+    // priority_race.toml says the same-instant orders other than the canonical one complete:
+    // with random tie-breaking some runs deadlock and some complete.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/priority_race.toml");
+    let scenario = qsim::scenario::load(&path, &[]).unwrap();
+    let mc = explore::random::monte_carlo(&scenario, 200, 1, None, Limits::default());
+    eprintln!(
+        "priority_race: {} runs, {} deadlocked, {} completed",
+        mc.runs, mc.deadlocks, mc.completed
+    );
+    assert!(mc.deadlocks > 0, "no random run deadlocked");
+    assert!(mc.completed > 0, "no random run completed");
+    assert_eq!(mc.deadlocks + mc.completed, mc.runs);
+}
+
+#[test]
+fn nested_fanout_needs_seven_workers() {
+    // The numbers the nested_fanout.toml header quotes.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nested_fanout.toml");
+    let with = |workers: u32| {
+        qsim::scenario::load(&path, &[format!("pool.default.workers={workers}")]).unwrap()
+    };
+    let deadlocks_at_0 = |scenario| {
+        let model = Model::new(scenario);
+        let (outcome, _) = engine::simulate(&model, &mut (), Limits::default());
+        match outcome {
+            Outcome::Deadlock(d) => assert_eq!(d.time, 0),
+            other => panic!("{}", other.name()),
+        }
+    };
+    deadlocks_at_0(with(3));
+    deadlocks_at_0(
+        qsim::scenario::load(&path, &[r#"arrival.0.at=["0s","0s"]"#.to_string()]).unwrap(),
+    );
+    let verdict = |workers: u32| {
+        explore::explore(
+            &with(workers),
+            Timing::Any,
+            Reductions::ALL,
+            &Budget::default(),
+            &mut |_| {},
+        )
+        .verdict
+        .name()
+    };
+    assert_eq!(verdict(6), "deadlock");
+    assert_eq!(verdict(7), "deadlock_free");
+}
