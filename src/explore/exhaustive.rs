@@ -18,8 +18,10 @@
 //!
 //! # Complexity
 //! Time linear in the number of distinct (reduced) states times the branching factor; memory
-//! about 25 bytes per visited state (a 16-byte fingerprint in a hash set, plus an 8-byte link
-//! to the state's parent for rebuilding a schedule) plus the frontier of full states.
+//! 17 bytes per slot of the visited set (a 16-byte fingerprint and a control byte: 20 to 39
+//! bytes per visited state as the table fills from half to seven eighths), plus the frontier of
+//! full states. Paths are kept only for states in the frontier, as a shared tree of parent
+//! links (`PathNode`) that frees itself as the frontier moves on.
 //!
 //! # Reference
 //! Hash compaction: Wolper & Leroy, "Reliable hashing without collision detection" (CAV 1993).
@@ -29,6 +31,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,7 +119,7 @@ pub struct Exploration {
     pub depth: u32,
     /// Wall-clock time spent.
     pub elapsed: Duration,
-    /// Bytes of the visited set and parent links per visited state.
+    /// Bytes of the visited set per visited state.
     pub bytes_per_state: f64,
 }
 
@@ -150,7 +153,20 @@ impl Hasher for IdentityHasher {
 
 type Visited = HashSet<Fingerprint, BuildHasherDefault<IdentityHasher>>;
 
-const NO_PARENT: u32 = u32::MAX;
+/// The last choice of a path from the initial state, with the path before it.
+struct PathNode {
+    parent: Option<Rc<PathNode>>,
+    choice: u32,
+}
+
+type Path = Option<Rc<PathNode>>;
+
+fn extend(path: &Path, choice: usize) -> Path {
+    Some(Rc::new(PathNode {
+        parent: path.clone(),
+        choice: choice as u32,
+    }))
+}
 
 /// Explores every schedule of `scenario` under `timing`; see the module docs.
 pub fn explore(
@@ -182,15 +198,12 @@ pub fn explore(
         bytes_per_state: 0.0,
     };
     let mut visited = Visited::default();
-    // (parent node, index of the choice among the parent's explored options)
-    let mut nodes: Vec<(u32, u32)> = Vec::new();
-    let mut frontier: VecDeque<(u32, u32, Simulation<'_>)> = VecDeque::new();
+    let mut frontier: VecDeque<(Path, u32, Simulation<'_>)> = VecDeque::new();
     let mut init = Simulation::new(&model);
     let alive = settle(&mut init);
     visited.insert(fp(&init));
-    nodes.push((NO_PARENT, 0));
     if alive {
-        frontier.push_back((0, 0, init));
+        frontier.push_back((None, 0, init));
     } else {
         count_final(&init, &mut stats);
     }
@@ -203,9 +216,7 @@ pub fn explore(
             if state_bytes == 0 {
                 state_bytes = approx_state_bytes(&sim);
             }
-            let memory = visited.capacity() as u64 * 17
-                + nodes.capacity() as u64 * 8
-                + frontier.len() as u64 * state_bytes;
+            let memory = visited.capacity() as u64 * 17 + frontier.len() as u64 * state_bytes;
             let reason = exhausted(budget, started, memory);
             progress(Progress {
                 states: visited.len() as u64,
@@ -230,19 +241,17 @@ pub fn explore(
             child.apply(choice, &mut ());
             stats.transitions += 1;
             if child.may_be_deadlocked() && child.deadlock().is_some() {
-                let mut path = path_to(&nodes, node);
-                path.push(i as u32);
+                let path = path_to(&extend(&node, i));
                 stats.verdict = deadlock_verdict(scenario, &model, timing, reductions, &path);
                 stats.states = visited.len() as u64 + 1;
-                return finish(stats, &visited, &nodes, started);
+                return finish(stats, &visited, started);
             }
             let alive = settle(&mut child);
             if !visited.insert(fp(&child)) {
                 continue;
             }
-            nodes.push((node, i as u32));
             if alive {
-                frontier.push_back((nodes.len() as u32 - 1, depth + 1, child));
+                frontier.push_back((extend(&node, i), depth + 1, child));
                 stats.max_frontier = stats.max_frontier.max(frontier.len());
             } else {
                 count_final(&child, &mut stats);
@@ -260,17 +269,12 @@ pub fn explore(
         }
     }
     stats.states = visited.len() as u64;
-    finish(stats, &visited, &nodes, started)
+    finish(stats, &visited, started)
 }
 
-fn finish(
-    mut stats: Exploration,
-    visited: &Visited,
-    nodes: &[(u32, u32)],
-    started: Instant,
-) -> Exploration {
+fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Exploration {
     stats.elapsed = started.elapsed();
-    let bytes = visited.capacity() as f64 * 17.0 + nodes.len() as f64 * 8.0;
+    let bytes = visited.capacity() as f64 * 17.0;
     stats.bytes_per_state = bytes / stats.states.max(1) as f64;
     stats
 }
@@ -318,14 +322,15 @@ fn approx_state_bytes(sim: &Simulation<'_>) -> u64 {
         + 256
 }
 
-fn path_to(nodes: &[(u32, u32)], mut node: u32) -> Vec<u32> {
-    let mut path = Vec::new();
-    while nodes[node as usize].0 != NO_PARENT {
-        path.push(nodes[node as usize].1);
-        node = nodes[node as usize].0;
+fn path_to(path: &Path) -> Vec<u32> {
+    let mut choices = Vec::new();
+    let mut node = path.as_deref();
+    while let Some(n) = node {
+        choices.push(n.choice);
+        node = n.parent.as_deref();
     }
-    path.reverse();
-    path
+    choices.reverse();
+    choices
 }
 
 /// Replays the path of choice indices to get labels, then minimises.
