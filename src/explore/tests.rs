@@ -32,9 +32,12 @@ fn the_incident_has_a_short_replayable_counterexample() {
 
 #[test]
 fn deadlock_possible_iff_parents_at_least_workers() {
-    for w in 1..=3u32 {
-        for p in 1..=4usize {
-            for f in 1..=3u32 {
+    // With P parents of fan-out >= 1 that wait, in one pool of W workers, some timing
+    // deadlocks iff P >= W: all W workers can hold waiting parents only if there are W of them.
+    // The grid of issue 3: W 1..4, P 1..5, fan-out 1..4.
+    for w in 1..=4u32 {
+        for p in 1..=5usize {
+            for f in 1..=4u32 {
                 let e = run_explore(&fanout(w, p, f), Timing::Any, Reductions::ALL);
                 let expect = if p as u32 >= w {
                     "deadlock"

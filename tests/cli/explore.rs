@@ -253,3 +253,63 @@ fn endless_arrivals_need_random_mode_or_a_horizon() {
         .code(0)
         .stdout(contains("10 random runs").and(contains("deadlock in 0")));
 }
+
+/// A naive search of a deadlock-free fan-out big enough to run for many seconds.
+fn long_search(t: &CliTest) -> Vec<&'static str> {
+    t.write(
+        "big.toml",
+        r#"
+        [[pool]]
+        workers = 4
+        [[task]]
+        name = "main_task"
+        steps = [{ spawn = "subtask", count = 4 }, { wait = "children" }]
+        [[task]]
+        name = "subtask"
+        steps = [{ work = "4s" }]
+        [[arrival]]
+        task = "main_task"
+        at = ["0s", "0s", "0s"]
+        "#,
+    );
+    vec!["explore", "big.toml", "--no-reductions", "-q"]
+}
+
+#[test]
+fn a_memory_budget_gives_inconclusive_with_what_was_visited() {
+    let t = CliTest::empty();
+    let mut args = long_search(&t);
+    args.extend(["--max-memory", "2"]);
+    t.qsim(&args)
+        .assert()
+        .code(3)
+        .stdout(contains(
+            "inconclusive under any timing: --max-memory 2 MB reached",
+        ))
+        .stdout(contains("searched so far: "));
+}
+
+#[test]
+fn ctrl_c_stops_the_search_and_still_gives_a_verdict() {
+    let t = CliTest::empty();
+    let args = long_search(&t);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("qsim"))
+        .current_dir(t.path(""))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("qsim starts");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("qsim ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("inconclusive under any timing: interrupted"),
+        "{stdout}"
+    );
+}
