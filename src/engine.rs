@@ -251,19 +251,22 @@ pub enum Outcome {
     Deadlock(Deadlock),
     /// The run was stopped after `--max-events` choices.
     EventLimit,
+    /// The run was stopped because more tasks were alive at once than [`Limits::max_tasks`].
+    TaskLimit,
     /// The chooser stopped the run (e.g. a schedule that no longer fits the scenario).
     Stopped,
 }
 
 impl Outcome {
     /// The outcome's name in reports: `completed`, `horizon`, `deadlock`, `event_limit`,
-    /// `stopped`.
+    /// `task_limit`, `stopped`.
     pub fn name(&self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
             Outcome::Horizon => "horizon",
             Outcome::Deadlock(_) => "deadlock",
             Outcome::EventLimit => "event_limit",
+            Outcome::TaskLimit => "task_limit",
             Outcome::Stopped => "stopped",
         }
     }
@@ -939,12 +942,16 @@ impl<'m> Simulation<'m> {
 pub struct Limits {
     /// Stop with [`Outcome::EventLimit`] after this many choices.
     pub max_events: u64,
+    /// Stop with [`Outcome::TaskLimit`] when more task instances than this are alive at once
+    /// (a scenario that spawns without bound would otherwise exhaust memory).
+    pub max_tasks: u64,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_events: 1_000_000_000,
+            max_tasks: 10_000_000,
         }
     }
 }
@@ -979,6 +986,9 @@ pub fn run<C: Chooser, O: Observer>(
         match choice {
             Some(choice) => {
                 sim.apply(choice, obs);
+                if sim.live > limits.max_tasks {
+                    return Outcome::TaskLimit;
+                }
                 if sim.may_be_deadlocked() {
                     if let Some(d) = wait_for::find(sim) {
                         return Outcome::Deadlock(d);

@@ -28,7 +28,7 @@ pub struct Report {
     pub scenario: String,
     /// The seed of the run.
     pub seed: u64,
-    /// The outcome's name: `completed`, `horizon`, `deadlock`, `event_limit` or `stopped`.
+    /// The outcome's name: `completed`, `horizon`, `deadlock`, `event_limit`, `task_limit` or `stopped`.
     pub outcome: &'static str,
     /// The instant the run ended.
     pub end_time: Tick,
@@ -449,7 +449,14 @@ mod tests {
     fn event_limit_keeps_counts_conserved() {
         let model = Model::new(fanout(4));
         let mut stats = Stats::new(&model.scenario);
-        let (outcome, sim) = simulate(&model, &mut stats, Limits { max_events: 7 });
+        let (outcome, sim) = simulate(
+            &model,
+            &mut stats,
+            Limits {
+                max_events: 7,
+                ..Limits::default()
+            },
+        );
         let r = Report::new(&sim, &stats, &outcome);
         assert_eq!(r.outcome, "event_limit");
         assert_eq!(r.events, 7);

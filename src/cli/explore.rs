@@ -109,6 +109,10 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_events)]
     pub max_events: u64,
 
+    /// Random mode: give up a run when more than N tasks are alive at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_tasks)]
+    pub max_tasks: u64,
+
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -426,6 +430,7 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let limits = Limits {
         max_events: args.max_events,
+        max_tasks: args.max_tasks,
     };
     let mc = monte_carlo(scenario, args.runs, seed, args.horizon, limits);
     match args.format {

@@ -110,6 +110,6 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     Ok(match outcome {
         Outcome::Deadlock(_) => ExitStatus::Deadlock,
         Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
-        Outcome::EventLimit | Outcome::Stopped => ExitStatus::Error,
+        Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => ExitStatus::Error,
     })
 }

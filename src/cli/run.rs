@@ -38,6 +38,12 @@ pub struct RunArgs {
     /// with endless arrivals and no horizon would otherwise run for ever.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_events)]
     pub max_events: u64,
+
+    /// Give up when more than N tasks are alive at once (queued or held by a worker), print
+    /// the report so far, and exit 2: a scenario whose tasks spawn more than finish would
+    /// otherwise fill memory.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_tasks)]
+    pub max_tasks: u64,
 }
 
 /// Runs `qsim run`.
@@ -50,6 +56,7 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     };
     let limits = Limits {
         max_events: args.max_events,
+        max_tasks: args.max_tasks,
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 
@@ -81,6 +88,15 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
                 "error: stopped after {n} events (--max-events {n}): the scenario may never end; \
                  set a horizon or raise --max-events",
                 n = args.max_events
+            );
+            ExitStatus::Error
+        }
+        Outcome::TaskLimit => {
+            eprintln!(
+                "error: stopped with more than {n} tasks alive at once (--max-tasks {n}): tasks \
+                 arrive or spawn faster than they finish; set a horizon, lower the counts or \
+                 raise --max-tasks",
+                n = args.max_tasks
             );
             ExitStatus::Error
         }

@@ -232,7 +232,15 @@ fn options_list_every_same_instant_interleaving_point() {
 fn event_limit_stops_a_run() {
     let model = Model::new(fanout(4, 2, 10));
     let mut sim = Simulation::new(&model);
-    let outcome = run(&mut sim, &mut Canonical, &mut (), Limits { max_events: 5 });
+    let outcome = run(
+        &mut sim,
+        &mut Canonical,
+        &mut (),
+        Limits {
+            max_events: 5,
+            ..Limits::default()
+        },
+    );
     assert!(matches!(outcome, Outcome::EventLimit));
     assert_eq!(sim.choices_made(), 5);
 }

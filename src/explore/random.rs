@@ -24,7 +24,7 @@ pub struct MonteCarlo {
     pub completed: u64,
     /// Runs cut by the horizon.
     pub horizon: u64,
-    /// Runs stopped by the event limit.
+    /// Runs stopped by the event or task limit.
     pub event_limit: u64,
     /// Lower and upper bounds of the 95% Wilson interval of the deadlock probability.
     pub interval: (f64, f64),
@@ -82,7 +82,7 @@ fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
         Outcome::Completed => 0,
         Outcome::Horizon => 1,
         Outcome::Deadlock(_) => 2,
-        Outcome::EventLimit | Outcome::Stopped => 3,
+        Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => 3,
     };
     (code, sim.now())
 }

@@ -100,6 +100,7 @@ fn headline(outcome: &str) -> &str {
         "horizon" => "horizon reached",
         "deadlock" => "deadlock",
         "event_limit" => "event limit reached",
+        "task_limit" => "task limit reached",
         "stopped" => "stopped",
         other => other,
     }

@@ -23,6 +23,14 @@ use super::{
 };
 use crate::error::{Error, Location, Result, ScenarioError};
 
+/// The most workers a pool may have: far beyond any real consumer, and small enough that a
+/// typo (`workers = 10000000000`) is an error rather than an attempt to allocate them.
+pub const MAX_WORKERS: i64 = 100_000;
+
+/// The most children one spawn step may create at once (bigger fan-outs are typos, and would
+/// allocate all their instances in one step).
+pub const MAX_SPAWN: i64 = 1_000_000;
+
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
     let name = path.display().to_string();
@@ -297,8 +305,10 @@ impl Checker<'_> {
             None => return Err(self.at(p, "a pool needs workers = N (at least 1)")),
             Some(w) => match *w.get_ref() {
                 n if n < 1 => return Err(self.at(w, "a pool needs at least 1 worker")),
-                n => u32::try_from(n)
-                    .map_err(|_| self.at(w, format!("a pool has at most {} workers", u32::MAX)))?,
+                n if n > MAX_WORKERS => {
+                    return Err(self.at(w, format!("a pool has at most {MAX_WORKERS} workers")))
+                }
+                n => n as u32,
             },
         };
         let mut queues = Vec::new();
@@ -384,9 +394,11 @@ impl Checker<'_> {
                                     format!("a spawn needs count of at least 1, found {n}"),
                                 ))
                             }
-                            n => u32::try_from(n).map_err(|_| {
-                                self.at(c, format!("a spawn has a count of at most {}", u32::MAX))
-                            })?,
+                            n if n > MAX_SPAWN => {
+                                return Err(self
+                                    .at(c, format!("a spawn has a count of at most {MAX_SPAWN}")))
+                            }
+                            n => n as u32,
                         },
                     };
                     let then = match then {

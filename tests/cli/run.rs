@@ -274,3 +274,30 @@ fn the_example_in_the_help_does_what_it_says() {
         .code(0)
         .stdout(contains("completed at 36s"));
 }
+
+#[test]
+fn the_task_limit_stops_a_runaway_fan_out_and_exits_2() {
+    let t = CliTest::with_fanout();
+    t.qsim(&["run", "fanout.toml", "--max-tasks", "15"])
+        .assert()
+        .code(2)
+        .stdout(contains("fanout: task limit reached at 0s"))
+        .stderr(contains(
+            "error: stopped with more than 15 tasks alive at once (--max-tasks 15)",
+        ));
+}
+
+#[test]
+fn a_huge_spawn_count_is_a_located_error() {
+    let t = CliTest::empty();
+    t.write(
+        "huge.toml",
+        "[[pool]]\nworkers = 1\n[[task]]\nname = \"a\"\nsteps = [{ spawn = \"b\", count = 5000000000 }]\n[[task]]\nname = \"b\"\nsteps = [{ work = \"1s\" }]\n[[arrival]]\ntask = \"a\"\nat = [\"0s\"]\n",
+    );
+    t.qsim(&["run", "huge.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "huge.toml:5:33: a spawn has a count of at most 1000000",
+        ));
+}
