@@ -85,8 +85,9 @@ pub enum Command {
     /// deadlocking run. Exit 1 if any run deadlocked, else 0.
     ///
     /// --min-workers POOL finds the smallest worker count of POOL that is proved
-    /// deadlock-free. With P parents that spawn and wait in one pool of W workers, some timing
-    /// deadlocks if and only if P >= W.
+    /// deadlock-free. With P parents that each spawn at least one child and wait for it
+    /// without a timeout, in a single pool of W workers, some timing deadlocks if and only if
+    /// P >= W.
     Explore(explore::ExploreArgs),
 
     /// Replay a schedule written by `qsim explore --schedule-out`, step by step.

@@ -1,6 +1,6 @@
 //! The validated scenario: what the engine, the explorer and the reports see.
 //!
-//! A scenario file is read in two layers. [`file`] is the serde shape of the TOML, close to what
+//! A scenario file is read in two layers. [`mod@file`] is the serde shape of the TOML, close to what
 //! the user wrote and carrying source spans; [`validate`] turns it into the [`Scenario`] below, in
 //! which every name is resolved to an index, every duration is an integer number of ticks
 //! (nanoseconds), every `call` is inlined into its caller, and nothing can be wrong any more. The

@@ -93,9 +93,9 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub up_to: u32,
 
-    /// Random mode: number of runs.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub runs: u64,
+    /// Random mode: number of runs [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
 
     /// Random mode: base seed of the runs (default: the scenario's seed).
     #[arg(long, value_name = "S")]
@@ -155,11 +155,14 @@ impl ExploreArgs {
 /// Runs `qsim explore`.
 pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
     let scenario = args.scenario.load()?;
-    let mode = args.mode.unwrap_or(if scenario.arrivals_are_finite() {
-        Mode::Exhaustive
-    } else {
-        Mode::Random
-    });
+    let bounded = scenario.arrivals_are_finite()
+        || (args.timing == TimingArg::Exact && scenario.horizon.is_some());
+    let mode = match args.mode {
+        Some(mode) => mode,
+        None if args.min_workers.is_some() || bounded => Mode::Exhaustive,
+        None => Mode::Random,
+    };
+    check_flags(args, mode)?;
     if let Some(pool) = &args.min_workers {
         return min_workers(args, &scenario, pool);
     }
@@ -167,6 +170,48 @@ pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
         Mode::Random => random(args, &scenario),
         Mode::Exhaustive => exhaustive(args, &scenario),
     }
+}
+
+/// Flags of one mode given in the other are a mistake worth saying, not ignoring.
+fn check_flags(args: &ExploreArgs, mode: Mode) -> qsim::Result<()> {
+    let misplaced = |flag: &str, mode: &str| {
+        Err(Error::Usage(format!(
+            "{flag} only applies to --mode {mode}"
+        )))
+    };
+    match mode {
+        Mode::Exhaustive => {
+            if args.runs.is_some() {
+                return misplaced("--runs", "random");
+            }
+            if args.seed.is_some() {
+                return misplaced("--seed", "random (exhaustive search covers every timing)");
+            }
+            if args.horizon.is_some() {
+                return misplaced(
+                    "--horizon",
+                    "random (set the scenario's horizon with --set horizon=D)",
+                );
+            }
+        }
+        Mode::Random => {
+            if args.min_workers.is_some() {
+                return Err(Error::Usage(
+                    "--min-workers proves deadlock freedom with exhaustive search: drop --mode random".into(),
+                ));
+            }
+            if args.schedule_out.is_some() {
+                return misplaced("--schedule-out", "exhaustive");
+            }
+            if args.timing == TimingArg::Exact {
+                return misplaced(
+                    "--timing exact",
+                    "exhaustive (random runs use the scenario's own timing)",
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<()> {
@@ -291,11 +336,15 @@ fn exhaustive_text(
             found_steps,
             deadlock,
         } => {
+            let minimised = if *found_steps > schedule.steps.len() {
+                format!("minimised from {found_steps}")
+            } else {
+                "none can be removed".to_string()
+            };
             out += &format!(
-                "{}: deadlock under {timing} ({searched})\n\nschedule ({} steps, minimised from {}, seed {}):\n",
+                "{}: deadlock under {timing} ({searched})\n\nschedule ({} steps, {minimised}, seed {}):\n",
                 scenario.name,
                 schedule.steps.len(),
-                found_steps,
                 schedule.seed
             );
             for (i, line) in story.iter().enumerate() {
@@ -303,7 +352,11 @@ fn exhaustive_text(
             }
             out += "\n";
             out += &deadlock.explain();
-            out += "\n\n";
+            out += "\n";
+            if args.timing == TimingArg::Any {
+                out += "  (under any timing every duration is zero, so every instant reads 0s)\n";
+            }
+            out += "\n";
             match &args.schedule_out {
                 Some(path) => {
                     out += &format!(
@@ -432,7 +485,8 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
     };
-    let mc = monte_carlo(scenario, args.runs, seed, args.horizon, limits);
+    let runs = args.runs.unwrap_or(10_000);
+    let mc = monte_carlo(scenario, runs, seed, args.horizon, limits);
     match args.format {
         Format::Json => {
             let json = JsonMonteCarlo::new(scenario, &mc);
@@ -470,7 +524,7 @@ fn random_text(args: &ExploreArgs, scenario: &Scenario, mc: &MonteCarlo) -> Stri
         );
     }
     out += &format!(
-        "  other runs: {} completed, {} reached the horizon, {} hit the event limit\n",
+        "  other runs: {} completed, {} reached the horizon, {} hit the event or task limit\n",
         mc.completed, mc.horizon, mc.event_limit
     );
     if let Some(s) = mc.example_seed {

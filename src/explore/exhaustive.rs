@@ -242,6 +242,7 @@ pub fn explore(
             stats.transitions += 1;
             if child.may_be_deadlocked() && child.deadlock().is_some() {
                 let path = path_to(&extend(&node, i));
+                stats.depth = depth + 1;
                 stats.verdict = deadlock_verdict(scenario, &model, timing, reductions, &path);
                 stats.states = visited.len() as u64 + 1;
                 return finish(stats, &visited, started);

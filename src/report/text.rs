@@ -69,13 +69,21 @@ pub fn render(report: &Report) -> String {
 
     out.push('\n');
     let mut rows = vec![row(["pools", "workers", "busy", "blocked", "idle"])];
+    // Over a run that lasted no time at all, shares of worker-time mean nothing.
+    let share = |x: f64| {
+        if report.end_time == 0 {
+            "-".to_string()
+        } else {
+            percent(x)
+        }
+    };
     for p in &report.pools {
         rows.push(vec![
             p.name.clone(),
             p.workers.to_string(),
-            percent(p.busy),
-            percent(p.blocked),
-            percent(p.idle),
+            share(p.busy),
+            share(p.blocked),
+            share(p.idle),
         ]);
     }
     table(&mut out, &rows);

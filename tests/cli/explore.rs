@@ -313,3 +313,25 @@ fn ctrl_c_stops_the_search_and_still_gives_a_verdict() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_flag_of_the_other_mode_is_an_error_not_ignored() {
+    let t = CliTest::with_fanout();
+    t.qsim(&["explore", "fanout.toml", "--runs", "5"])
+        .assert()
+        .code(2)
+        .stderr(contains("error: --runs only applies to --mode random"));
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--mode",
+        "random",
+        "--min-workers",
+        "default",
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains(
+        "--min-workers proves deadlock freedom with exhaustive search",
+    ));
+}
