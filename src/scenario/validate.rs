@@ -43,10 +43,30 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
 /// The `--set` overrides in `sets` are applied to the text first (see
 /// [`apply_sets`]), so errors they cause point into the edited text.
 pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
-    let text = apply_sets(text, sets)?;
-    let checker = Checker { file, text: &text };
-    let decl: ScenarioFile = toml::from_str(&text).map_err(|e| checker.toml_error(&e))?;
-    checker.build(decl)
+    let edited = apply_sets(text, sets)?;
+    let checker = Checker {
+        file,
+        text: &edited,
+    };
+    let result = toml::from_str::<ScenarioFile>(&edited)
+        .map_err(|e| checker.toml_error(&e))
+        .and_then(|decl| checker.build(decl));
+    result.map_err(|e| point_out_overrides(e, text))
+}
+
+/// An error found in a line that `--set` wrote or changed says so: the line shown is not the
+/// file's own.
+fn point_out_overrides(error: Error, original: &str) -> Error {
+    match error {
+        Error::Scenario(mut e) => {
+            let line = original.lines().nth(e.location.line - 1);
+            if line.map(|l| l.trim_end_matches('\r')) != Some(e.location.source_line.as_str()) {
+                e.message.push_str(" (in a line written by --set)");
+            }
+            Error::Scenario(e)
+        }
+        other => other,
+    }
 }
 
 /// The text being validated, to turn spans into locations.
@@ -1021,7 +1041,7 @@ at = [0]
         let e = parse("t.toml", &text, &["pool.default.workers=0".into()]).unwrap_err();
         assert_eq!(
             e.to_string().lines().next().unwrap(),
-            "t.toml:2:11: a pool needs at least 1 worker"
+            "t.toml:2:11: a pool needs at least 1 worker (in a line written by --set)"
         );
         let e = parse("t.toml", &text, &["pool.x.workers=0".into()]).unwrap_err();
         assert!(matches!(e, Error::Set { .. }));
