@@ -956,17 +956,36 @@ impl Default for Limits {
     }
 }
 
-/// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`.
-pub fn run<C: Chooser, O: Observer>(
+/// How a run ended, without the deadlock's explanation (see [`run_to_end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Every task finished.
+    Completed,
+    /// The horizon was reached with work left.
+    Horizon,
+    /// A deadlock formed at the current instant.
+    Deadlock,
+    /// `max_events` choices were made.
+    EventLimit,
+    /// More than `max_tasks` tasks were alive at once.
+    TaskLimit,
+    /// The chooser stopped the run.
+    Stopped,
+}
+
+/// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`, and says
+/// how it ended. Cheaper than [`run`] for callers that only count outcomes (Monte Carlo): a
+/// deadlock is detected but not explained.
+pub fn run_to_end<C: Chooser, O: Observer>(
     sim: &mut Simulation<'_>,
     chooser: &mut C,
     obs: &mut O,
     limits: Limits,
-) -> Outcome {
+) -> End {
     let mut options = Vec::new();
     loop {
         if sim.choices_made >= limits.max_events {
-            return Outcome::EventLimit;
+            return End::EventLimit;
         }
         let choice = if C::CANONICAL {
             sim.canonical_choice()
@@ -979,7 +998,7 @@ pub fn run<C: Chooser, O: Observer>(
                 // Asked even for a single option, so a replayed schedule sees every step.
                 match chooser.choose(sim, &options) {
                     Some(i) => Some(options[i]),
-                    None => return Outcome::Stopped,
+                    None => return End::Stopped,
                 }
             }
         };
@@ -987,20 +1006,38 @@ pub fn run<C: Chooser, O: Observer>(
             Some(choice) => {
                 sim.apply(choice, obs);
                 if sim.live > limits.max_tasks {
-                    return Outcome::TaskLimit;
+                    return End::TaskLimit;
                 }
-                if sim.may_be_deadlocked() {
-                    if let Some(d) = wait_for::find(sim) {
-                        return Outcome::Deadlock(d);
-                    }
+                if sim.may_be_deadlocked() && wait_for::stuck_set(sim).contains(&true) {
+                    return End::Deadlock;
                 }
             }
             None => match sim.advance_time(obs) {
                 Advance::Moved => {}
-                Advance::Horizon => return Outcome::Horizon,
-                Advance::Nothing => return Outcome::Completed,
+                Advance::Horizon => return End::Horizon,
+                Advance::Nothing => return End::Completed,
             },
         }
+    }
+}
+
+/// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`; a deadlock
+/// comes with its explanation.
+pub fn run<C: Chooser, O: Observer>(
+    sim: &mut Simulation<'_>,
+    chooser: &mut C,
+    obs: &mut O,
+    limits: Limits,
+) -> Outcome {
+    match run_to_end(sim, chooser, obs, limits) {
+        End::Completed => Outcome::Completed,
+        End::Horizon => Outcome::Horizon,
+        End::Deadlock => Outcome::Deadlock(
+            wait_for::find(sim).expect("run_to_end stops at a deadlock, which find explains"),
+        ),
+        End::EventLimit => Outcome::EventLimit,
+        End::TaskLimit => Outcome::TaskLimit,
+        End::Stopped => Outcome::Stopped,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::{run, Limits, Model, Outcome, RandomTies, Simulation};
+use crate::engine::{run_to_end, End, Limits, Model, RandomTies, Simulation};
 use crate::rng::{derive_seed, SimRng};
 use crate::scenario::{Scenario, Tick, Ties};
 
@@ -77,12 +77,11 @@ pub fn monte_carlo(
 fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
     let mut sim = Simulation::with_seed(model, run_seed);
     let mut ties = RandomTies(SimRng::new(derive_seed(run_seed, u64::MAX)));
-    let outcome = run(&mut sim, &mut ties, &mut (), limits);
-    let code = match outcome {
-        Outcome::Completed => 0,
-        Outcome::Horizon => 1,
-        Outcome::Deadlock(_) => 2,
-        Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => 3,
+    let code = match run_to_end(&mut sim, &mut ties, &mut (), limits) {
+        End::Completed => 0,
+        End::Horizon => 1,
+        End::Deadlock => 2,
+        End::EventLimit | End::TaskLimit | End::Stopped => 3,
     };
     (code, sim.now())
 }

@@ -1,0 +1,68 @@
+//! States per second of exhaustive exploration (`qsim explore`, one core).
+//!
+//! Group `explore`, throughput in distinct states visited (`Exploration::states`, counted once
+//! before measuring). Fixtures are `scenarios/fanout.toml` with `--set` overrides: W workers,
+//! P parents arriving at 0s, each spawning F subtasks and waiting for them (`wPpFf`), under
+//! any timing:
+//! - `reduced/w4p4f4`: the incident's shape; deadlocks after a few hundred states (so this
+//!   also times finding and minimising the counterexample);
+//! - `reduced/w4p3f4`: deadlock-free, the whole reachable space;
+//! - `reduced/w8p7f3`: deadlock-free, a larger space;
+//! - `naive/w4p4f4`: `w4p4f4` without symmetry or partial-order reduction, for comparison.
+//!
+//! Target (issue): at least 2 million states per second on one core.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use qsim::explore::{explore, Budget, Reductions, Timing};
+use qsim::Scenario;
+
+/// `scenarios/fanout.toml` with `w` workers and `p` parents each spawning `f` subtasks.
+fn fanout(w: u32, p: usize, f: u32) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fanout.toml");
+    let sets = [
+        format!("pool.default.workers={w}"),
+        format!("arrival.0.at=[{}]", vec!["\"0s\""; p].join(",")),
+        format!("task.main_task.steps=[{{spawn=\"subtask\",count={f}}},{{wait=\"children\"}}]"),
+    ];
+    qsim::scenario::load(&path, &sets).expect("fixture loads")
+}
+
+fn explore_states(c: &mut Criterion) {
+    let mut group = c.benchmark_group("explore");
+    let cases = [
+        ("reduced", Reductions::ALL, (4, 4, 4)),
+        ("reduced", Reductions::ALL, (4, 3, 4)),
+        ("reduced", Reductions::ALL, (8, 7, 3)),
+        ("naive", Reductions::NONE, (4, 4, 4)),
+    ];
+    for (name, reductions, (w, p, f)) in cases {
+        let scenario = fanout(w, p, f);
+        let run = || {
+            explore(
+                &scenario,
+                Timing::Any,
+                reductions,
+                &Budget::default(),
+                &mut |_| {},
+            )
+        };
+        group.throughput(Throughput::Elements(run().states));
+        let id = BenchmarkId::new(name, format!("w{w}p{p}f{f}"));
+        group.bench_function(id, |b| b.iter(|| black_box(run().states)));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = explore_states
+}
+criterion_main!(benches);

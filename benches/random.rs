@@ -1,0 +1,36 @@
+//! Runs per second of random mode (`qsim explore --mode random`): `monte_carlo` on the
+//! incident `scenarios/fanout.toml`, 2000 runs per iteration, spread by rayon over every core.
+//!
+//! Group `random`, throughput in runs. Target (issue): at least 100,000 runs per second on 2
+//! cores (set `RAYON_NUM_THREADS=1` to see one core).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use qsim::engine::Limits;
+use qsim::explore::random::monte_carlo;
+
+const RUNS: u64 = 2000;
+
+fn random_runs(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fanout.toml");
+    let scenario = qsim::scenario::load(&path, &[]).expect("fixture loads");
+    let mut group = c.benchmark_group("random");
+    group.throughput(Throughput::Elements(RUNS));
+    group.bench_function(BenchmarkId::new("monte_carlo", "fanout"), |b| {
+        b.iter(|| black_box(monte_carlo(&scenario, RUNS, 1, None, Limits::default()).deadlocks))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = random_runs
+}
+criterion_main!(benches);
