@@ -384,6 +384,11 @@ impl<'m> Simulation<'m> {
         &self.instances[id as usize]
     }
 
+    /// Number of instance slots, free ones included (ids are below this).
+    pub fn slots(&self) -> usize {
+        self.instances.len()
+    }
+
     /// Every slot with its id, free ones included.
     pub fn instances(&self) -> impl Iterator<Item = (InstanceId, &Instance)> {
         self.instances

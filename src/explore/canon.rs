@@ -38,10 +38,6 @@ impl Bytes {
         self.0.extend_from_slice(&x.to_le_bytes());
         self
     }
-    fn u128(&mut self, x: u128) -> &mut Self {
-        self.0.extend_from_slice(&x.to_le_bytes());
-        self
-    }
     fn hash(&self) -> u128 {
         xxh3_128(&self.0)
     }
@@ -49,31 +45,19 @@ impl Bytes {
 
 /// Scratch space for fingerprints, reused from state to state so that computing one does not
 /// allocate.
+#[derive(Default)]
 pub struct Canon {
     timer_left: Vec<u64>,
     position: Vec<u64>,
-    /// Children of each instance as a compressed adjacency list: `(parent, child)` sorted.
-    edges: Vec<(u32, u32)>,
-    first_edge: Vec<u32>,
+    parent: Vec<u32>,
+    /// Children of each instance as a compressed adjacency list: the children of `p` are
+    /// `children[first_child[p]..first_child[p + 1]]`.
+    children: Vec<u32>,
+    first_child: Vec<u32>,
     roots: Vec<u32>,
     arrivals: Vec<(u32, u64)>,
-    stack: Vec<(u32, u128)>,
-    buf: Bytes,
-}
-
-impl Default for Canon {
-    fn default() -> Canon {
-        Canon {
-            timer_left: Vec::new(),
-            position: Vec::new(),
-            edges: Vec::new(),
-            first_edge: Vec::new(),
-            roots: Vec::new(),
-            arrivals: Vec::new(),
-            stack: Vec::new(),
-            buf: Bytes(Vec::with_capacity(256)),
-        }
-    }
+    groups: Vec<(u32, u128, u64)>,
+    words: Vec<u64>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
@@ -85,16 +69,19 @@ pub fn fingerprint(sim: &Simulation<'_>) -> Fingerprint {
 impl Canon {
     /// The canonical fingerprint of `sim` under symmetry reduction.
     pub fn fingerprint(&mut self, sim: &Simulation<'_>) -> Fingerprint {
-        let n = sim.instances().count();
+        let n = sim.slots();
         let now = sim.now();
         self.timer_left.clear();
         self.timer_left.resize(n, u64::MAX);
+        self.arrivals.clear();
         for e in sim.agenda().iter() {
-            if !sim.is_live(&e.timer) {
-                continue;
-            }
-            if let Timer::WorkDone { task } | Timer::Timeout { task, .. } = e.timer {
-                self.timer_left[task as usize] = e.time - now;
+            match e.timer {
+                Timer::Arrival { stream } => self.arrivals.push((stream, e.time - now)),
+                Timer::WorkDone { task } => self.timer_left[task as usize] = e.time - now,
+                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => {
+                    self.timer_left[task as usize] = e.time - now
+                }
+                Timer::Timeout { .. } => {}
             }
         }
         self.position.clear();
@@ -104,69 +91,76 @@ impl Canon {
             sim.queue(q)
                 .for_each_in_order(|i, t| position[t as usize] = i as u64);
         }
-        self.edges.clear();
+        // Children lists by counting sort on the parent (their order does not matter).
+        self.parent.clear();
+        self.parent.resize(n, NONE);
+        self.first_child.clear();
+        self.first_child.resize(n + 2, 0);
         self.roots.clear();
         for (id, inst) in sim.instances() {
             if inst.status == Status::Free {
                 continue;
             }
             match inst.parent.and_then(|l| sim.resolve(l)) {
-                Some(p) => self.edges.push((p, id)),
+                Some(p) => {
+                    self.parent[id as usize] = p;
+                    self.first_child[p as usize + 2] += 1;
+                }
                 None => self.roots.push(id),
             }
         }
-        self.edges.sort_unstable();
-        self.first_edge.clear();
-        self.first_edge.resize(n + 1, 0);
-        for &(p, _) in &self.edges {
-            self.first_edge[p as usize + 1] += 1;
+        for i in 2..n + 2 {
+            self.first_child[i] += self.first_child[i - 1];
         }
-        for i in 0..n {
-            self.first_edge[i + 1] += self.first_edge[i];
+        self.children.clear();
+        self.children.resize(self.first_child[n + 1] as usize, 0);
+        for id in 0..n {
+            let p = self.parent[id];
+            if p != NONE {
+                let slot = &mut self.first_child[p as usize + 1];
+                self.children[*slot as usize] = id as u32;
+                *slot += 1;
+            }
         }
-        // Roots: hashed on their own, or under their `then` group when its owner is gone.
-        self.stack.clear();
+        // Roots: on their own, or under their `then` group when its owner is gone.
+        let mut total = Multiset::default();
+        self.groups.clear();
         for r in 0..self.roots.len() {
             let id = self.roots[r];
             let h = self.describe(sim, id);
-            self.stack.push((sim.instance(id).group, h));
+            total.add(self, sim.instance(id).group, h);
         }
-        let top = self.combine(sim, 0);
-        self.buf.0.clear();
-        self.buf.u64(9).u128(top);
-        for &sent in sim.arrivals_sent() {
-            self.buf.u64(sent);
-        }
-        // Pending arrivals, one per stream at most, in stream order.
-        self.arrivals.clear();
-        for e in sim.agenda().iter() {
-            if let Timer::Arrival { stream } = e.timer {
-                self.arrivals.push((stream, e.time - now));
-            }
-        }
+        let (sum, count) = total.finish(self, sim, 0);
+        let mut words = std::mem::take(&mut self.words);
+        words.clear();
+        words.extend([9, count, sum as u64, (sum >> 64) as u64]);
+        words.extend(sim.arrivals_sent().iter().copied());
         self.arrivals.sort_unstable();
         for &(stream, left) in &self.arrivals {
-            self.buf.u64(stream as u64).u64(left);
+            words.extend([stream as u64, left]);
         }
         if sim.scenario().horizon.is_some() {
-            self.buf.u64(now);
+            words.push(now);
         }
-        self.buf.hash()
+        let h = mix(&words);
+        self.words = words;
+        h
     }
 
     /// Hash of one instance and everything below it.
     fn describe(&mut self, sim: &Simulation<'_>, id: InstanceId) -> u128 {
-        let base = self.stack.len();
+        let groups_base = self.groups.len();
+        let mut children = Multiset::default();
         let (from, to) = (
-            self.first_edge[id as usize] as usize,
-            self.first_edge[id as usize + 1] as usize,
+            self.first_child[id as usize] as usize,
+            self.first_child[id as usize + 1] as usize,
         );
         for e in from..to {
-            let child = self.edges[e].1;
+            let child = self.children[e];
             let h = self.describe(sim, child);
-            self.stack.push((sim.instance(child).group, h));
+            children.add(self, sim.instance(child).group, h);
         }
-        let children = self.combine(sim, base);
+        let (sum, count) = children.finish(self, sim, groups_base);
         let inst = sim.instance(id);
         let (kind, detail) = match inst.status {
             Status::Free => (0, 0),
@@ -178,75 +172,73 @@ impl Canon {
             }
         };
         mix(&[
-            1,
-            inst.task as u64,
-            inst.pc as u64,
-            kind,
+            inst.task as u64 | (inst.pc as u64) << 32,
+            kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
             detail,
-            inst.outstanding as u64,
-            inst.child_failed as u64,
             self.timer_left[id as usize],
-            children as u64,
-            (children >> 64) as u64,
+            count,
+            sum as u64,
+            (sum >> 64) as u64,
         ])
-    }
-
-    /// Pops the `(group, hash)` entries above `base` and hashes them as a multiset (a sum of
-    /// hashes, which no order changes), members of one `then` group first summed under their
-    /// group.
-    fn combine(&mut self, sim: &Simulation<'_>, base: usize) -> u128 {
-        let mut total = 0u128;
-        let mut count = 0u64;
-        let items = &mut self.stack[base..];
-        // Groups are few: sort only when one is present.
-        if items.iter().any(|&(g, _)| g != NONE) {
-            items.sort_unstable_by_key(|&(g, _)| g);
-        }
-        let mut i = 0;
-        while i < items.len() {
-            let group = items[i].0;
-            count += 1;
-            if group == NONE {
-                total = total.wrapping_add(items[i].1);
-                i += 1;
-                continue;
-            }
-            let mut members = 0u128;
-            let mut n = 0u64;
-            while i < items.len() && items[i].0 == group {
-                members = members.wrapping_add(items[i].1);
-                n += 1;
-                i += 1;
-            }
-            let g = &sim.groups()[group as usize];
-            total = total.wrapping_add(mix(&[
-                3,
-                g.then as u64,
-                g.remaining as u64,
-                n,
-                members as u64,
-                (members >> 64) as u64,
-            ]));
-        }
-        self.stack.truncate(base);
-        mix(&[2, count, total as u64, (total >> 64) as u64])
     }
 }
 
-/// A 128-bit hash of a few words: two independently seeded 64-bit lanes, each a multiply–xor
+/// A multiset of subtree hashes, as a sum (which no order changes) and a count; members of a
+/// `then` group are first summed under their group, kept in `Canon::groups` above a base.
+#[derive(Default)]
+struct Multiset {
+    sum: u128,
+    count: u64,
+}
+
+impl Multiset {
+    fn add(&mut self, canon: &mut Canon, group: u32, h: u128) {
+        if group == NONE {
+            self.sum = self.sum.wrapping_add(h);
+            self.count += 1;
+            return;
+        }
+        match canon.groups.iter_mut().rev().find(|g| g.0 == group) {
+            Some(g) => {
+                g.1 = g.1.wrapping_add(h);
+                g.2 += 1;
+            }
+            None => canon.groups.push((group, h, 1)),
+        }
+    }
+
+    /// The sum and count, after adding the groups above `base`.
+    fn finish(mut self, canon: &mut Canon, sim: &Simulation<'_>, base: usize) -> (u128, u64) {
+        for &(group, members, n) in &canon.groups[base..] {
+            let g = &sim.groups()[group as usize];
+            let h = mix(&[
+                3 | (g.then as u64) << 8,
+                g.remaining as u64 | n << 32,
+                members as u64,
+                (members >> 64) as u64,
+            ]);
+            self.sum = self.sum.wrapping_add(h);
+            self.count += 1;
+        }
+        canon.groups.truncate(base);
+        (self.sum, self.count)
+    }
+}
+
+/// A 128-bit hash of a few words: two independently seeded 64-bit lanes, each a multiply–rotate
 /// fold finished with SplitMix64's avalanche.
 fn mix(words: &[u64]) -> u128 {
-    let lane = |seed: u64| {
-        let mut h = seed;
+    let lane = |seed: u64, k: u64| {
+        let mut h = seed ^ (words.len() as u64);
         for &w in words {
-            h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            h ^= h >> 29;
+            h = (h ^ w).wrapping_mul(k).rotate_left(29);
         }
         h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         h ^ (h >> 31)
     };
-    ((lane(0x243f_6a88_85a3_08d3) as u128) << 64) | lane(0x1319_8a2e_0370_7344) as u128
+    ((lane(0x243f_6a88_85a3_08d3, 0x9e37_79b9_7f4a_7c15) as u128) << 64)
+        | lane(0x1319_8a2e_0370_7344, 0xff51_afd7_ed55_8ccd) as u128
 }
 
 /// A fingerprint of `sim` with no reduction: slots, workers and the dispatch order as they are.
