@@ -234,11 +234,12 @@ impl<'a> Ref<'a> {
         loop {
             match self.step(t) {
                 None => {
-                    let failed = self.tasks[t].child_failed;
-                    if failed {
+                    // Only a wait sees a child's failure: a task that runs out of steps
+                    // completes.
+                    if self.tasks[t].child_failed {
                         self.covered.insert("ends after a child failed");
                     }
-                    self.finish(t, failed);
+                    self.finish(t, false);
                     return;
                 }
                 Some(Step::Work(d)) => {
