@@ -61,6 +61,11 @@ pub type WorkerId = u32;
 
 const NONE: u32 = u32::MAX;
 
+/// The small per-pool, per-worker and per-stream tables of a simulation: kept inline while
+/// small, so that cloning a state (the explorer does it for every transition) does not go to
+/// the allocator for each of them.
+type Small<T> = smallvec::SmallVec<[T; 8]>;
+
 /// The scenario plus the lookup tables the engine needs at every step, computed once and
 /// shared (by reference) by every simulation of it.
 #[derive(Clone, Debug)]
@@ -291,18 +296,18 @@ pub struct Simulation<'m> {
     now: Tick,
     rng: SimRng,
     instances: Vec<Instance>,
-    free_slots: Vec<InstanceId>,
+    free_slots: Small<InstanceId>,
     groups: Vec<Group>,
-    free_groups: Vec<u32>,
-    created: Vec<u32>,
+    free_groups: Small<u32>,
+    created: Small<u32>,
     queues: Vec<TaskQueue>,
-    workers: Vec<Option<InstanceId>>,
-    pool_idle: Vec<u32>,
-    pool_waiting: Vec<u32>,
-    pool_waiting_untimed: Vec<u32>,
+    workers: Small<Option<InstanceId>>,
+    pool_idle: Small<u32>,
+    pool_waiting: Small<u32>,
+    pool_waiting_untimed: Small<u32>,
     agenda: Agenda,
-    arrivals_sent: Vec<u64>,
-    just_taken: Vec<InstanceId>,
+    arrivals_sent: Small<u64>,
+    just_taken: Small<InstanceId>,
     mid_round: bool,
     enqueue_order: u64,
     next_token: u64,
@@ -324,22 +329,22 @@ impl<'m> Simulation<'m> {
             now: 0,
             rng: SimRng::new(seed),
             instances: Vec::new(),
-            free_slots: Vec::new(),
+            free_slots: Small::new(),
             groups: Vec::new(),
-            free_groups: Vec::new(),
-            created: vec![0; s.tasks.len()],
+            free_groups: Small::new(),
+            created: Small::from_elem(0, s.tasks.len()),
             queues: s
                 .queues
                 .iter()
                 .map(|q| TaskQueue::new(q.discipline))
                 .collect(),
-            workers: vec![None; model.worker_count()],
+            workers: Small::from_elem(None, model.worker_count()),
             pool_idle: s.pools.iter().map(|p| p.workers).collect(),
-            pool_waiting: vec![0; s.pools.len()],
-            pool_waiting_untimed: vec![0; s.pools.len()],
+            pool_waiting: Small::from_elem(0, s.pools.len()),
+            pool_waiting_untimed: Small::from_elem(0, s.pools.len()),
             agenda: Agenda::default(),
-            arrivals_sent: vec![0; s.arrivals.len()],
-            just_taken: Vec::new(),
+            arrivals_sent: Small::from_elem(0, s.arrivals.len()),
+            just_taken: Small::new(),
             mid_round: false,
             enqueue_order: 0,
             next_token: 0,
