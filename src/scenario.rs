@@ -358,19 +358,21 @@ pub fn format_ticks(t: Tick) -> String {
         }
         return format!("{ns}ns");
     }
-    let secs = ns as f64 / TICKS_PER_SECOND as f64;
-    if ns.is_multiple_of(TICKS_PER_SECOND) {
-        let s = ns / TICKS_PER_SECOND;
-        if s >= 3600 && s.is_multiple_of(60) {
-            return format!("{}h{:02}m", s / 3600, (s % 3600) / 60);
-        }
-        if s >= 60 {
-            return format!("{}m{:02}s", s / 60, s % 60);
-        }
-        return format!("{s}s");
+    // From a second up: hours, minutes and seconds, the seconds to the millisecond.
+    let ms = (ns + 500_000) / 1_000_000;
+    let (secs, frac) = (ms / 1000, ms % 1000);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let fraction = if frac == 0 {
+        String::new()
+    } else {
+        format!(".{frac:03}").trim_end_matches('0').to_string()
+    };
+    match (h, m) {
+        (0, 0) => format!("{s}{fraction}s"),
+        (0, m) => format!("{m}m{s:02}{fraction}s"),
+        (h, m) if s == 0 && frac == 0 => format!("{h}h{m:02}m"),
+        (h, m) => format!("{h}h{m:02}m{s:02}{fraction}s"),
     }
-    let text = format!("{secs:.3}");
-    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Ticks as seconds, for JSON and CSV.
@@ -389,6 +391,11 @@ mod tests {
         assert_eq!(format_ticks(250_000_000), "250ms");
         assert_eq!(format_ticks(150 * TICKS_PER_SECOND), "2m30s");
         assert_eq!(format_ticks(1_500_000_000), "1.5s");
+        assert_eq!(format_ticks(70 * TICKS_PER_SECOND), "1m10s");
+        assert_eq!(format_ticks(3600 * TICKS_PER_SECOND), "1h00m");
+        assert_eq!(format_ticks(3661 * TICKS_PER_SECOND), "1h01m01s");
+        assert_eq!(format_ticks(6634_410_000_000), "1h50m34.41s");
+        assert_eq!(format_ticks(10_250_000_000), "10.25s");
     }
 
     #[test]
