@@ -15,7 +15,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use qsim::report::{self, Report};
+use qsim::engine::Outcome;
+use qsim::report::{self, Report, Trace};
 use qsim::{Error, Scenario};
 
 /// qsim: will this task-queue workload deadlock?
@@ -151,6 +152,60 @@ impl ScenarioArgs {
     /// Reads, overrides and validates the scenario.
     pub(crate) fn load(&self) -> qsim::Result<Scenario> {
         qsim::scenario::load(&self.file, &self.sets)
+    }
+}
+
+/// How a run is reported: the format of the report on stdout, and the trace and wait-for
+/// graph written beside it (shared by `run` and `replay`).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write every event of the run to FILE, one JSON object per line
+    /// ({"t":0.0,"event":"taken","task":"main_task#1","worker":"default/1"}).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Write the deadlock's wait-for graph to FILE, in Graphviz DOT (render it with
+    /// `dot -Tsvg FILE`). Without a deadlock no file is written.
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// The trace observer, writing to a temporary file until the run is over.
+    pub(crate) fn open_trace(&self) -> qsim::Result<Option<Trace<AtomicFile>>> {
+        self.trace
+            .as_ref()
+            .map(|path| AtomicFile::create(path).map(Trace::new))
+            .transpose()
+    }
+
+    /// Moves the trace into place and writes the wait-for graph of a deadlock (or notes on
+    /// stderr that there is none), each whole or not at all: a write that failed halfway
+    /// leaves no file.
+    pub(crate) fn write_files(
+        &self,
+        trace: Option<Trace<AtomicFile>>,
+        outcome: &Outcome,
+    ) -> qsim::Result<()> {
+        if let (Some(trace), Some(path)) = (trace, &self.trace) {
+            let file = trace
+                .finish()
+                .map_err(|e| Error::io(path.display().to_string(), e))?;
+            file.commit()?;
+        }
+        match (&self.dot, outcome) {
+            (Some(path), Outcome::Deadlock(d)) => write_atomically(path, d.to_dot().as_bytes())?,
+            (Some(path), _) => eprintln!(
+                "note: no deadlock, so no wait-for graph was written to {}",
+                path.display()
+            ),
+            (None, _) => {}
+        }
+        Ok(())
     }
 }
 

@@ -284,59 +284,12 @@ fn roundest_between(lo: u64, hi: u64) -> u64 {
 pub(crate) mod fixtures {
     //! Scenarios built by hand, so the report tests do not depend on the parser.
 
-    use crate::scenario::{
-        Arrival, ArrivalPattern, Discipline, Duration, OnTimeout, Pool, Queue, Scenario, Step,
-        TaskType, Ties, TICKS_PER_SECOND,
-    };
+    use crate::scenario::Scenario;
 
     /// The first incident: two `main_task`s each spawn 10 `subtask`s of 4s and wait for them,
     /// on one pool of `workers` workers.
     pub fn fanout(workers: u32) -> Scenario {
-        Scenario {
-            name: "fanout".into(),
-            description: String::new(),
-            seed: 1,
-            horizon: None,
-            ties: Ties::Canonical,
-            queues: vec![Queue {
-                name: "default".into(),
-                discipline: Discipline::Fifo,
-                consumers: vec![0],
-            }],
-            pools: vec![Pool {
-                name: "default".into(),
-                workers,
-                queues: vec![0],
-            }],
-            tasks: vec![
-                TaskType {
-                    name: "main_task".into(),
-                    queue: 0,
-                    priority: 0,
-                    steps: vec![
-                        Step::Spawn {
-                            task: 1,
-                            count: 10,
-                            then: None,
-                        },
-                        Step::Wait {
-                            timeout: None,
-                            on_timeout: OnTimeout::Fail,
-                        },
-                    ],
-                },
-                TaskType {
-                    name: "subtask".into(),
-                    queue: 0,
-                    priority: 0,
-                    steps: vec![Step::Work(Duration::Fixed(4 * TICKS_PER_SECOND))],
-                },
-            ],
-            arrivals: vec![Arrival {
-                task: 0,
-                pattern: ArrivalPattern::At(vec![0, 0]),
-            }],
-        }
+        crate::engine::tests::fanout(workers, 2, 10)
     }
 }
 

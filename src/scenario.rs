@@ -394,7 +394,7 @@ mod tests {
         assert_eq!(format_ticks(70 * TICKS_PER_SECOND), "1m10s");
         assert_eq!(format_ticks(3600 * TICKS_PER_SECOND), "1h00m");
         assert_eq!(format_ticks(3661 * TICKS_PER_SECOND), "1h01m01s");
-        assert_eq!(format_ticks(6634_410_000_000), "1h50m34.41s");
+        assert_eq!(format_ticks(6_634_410_000_000), "1h50m34.41s");
         assert_eq!(format_ticks(10_250_000_000), "10.25s");
     }
 

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use clap::Args;
 use qsim::engine::{self, Limits, Outcome, Simulation};
 use qsim::explore::{self, replay::Replay, Schedule};
-use qsim::report::{Report, Stats, Trace};
+use qsim::report::{Report, Stats};
 use qsim::Error;
 
-use super::{print, print_report, write_atomically, AtomicFile, ExitStatus, Format, ScenarioArgs};
+use super::{print, print_report, ExitStatus, Format, OutputArgs, ScenarioArgs};
 
 /// The arguments of `qsim replay`.
 #[derive(Debug, Args)]
@@ -25,17 +25,9 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub schedule: PathBuf,
 
-    /// How to print the report.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Write every event of the replay to FILE, one JSON object per line.
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<PathBuf>,
-
-    /// Write the deadlock's wait-for graph to FILE, in Graphviz DOT.
-    #[arg(long, value_name = "FILE")]
-    pub dot: Option<PathBuf>,
+    /// The report and the files written beside it.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn read_schedule(path: &PathBuf) -> qsim::Result<Schedule> {
@@ -64,10 +56,7 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     let story = explore::replay::tell(&model, &schedule.steps).map_err(schedule_error)?;
 
     let mut stats = Stats::new(&model.scenario);
-    let mut trace = match &args.trace {
-        Some(path) => Some(Trace::new(AtomicFile::create(path)?)),
-        None => None,
-    };
+    let mut trace = args.output.open_trace()?;
     let mut sim = Simulation::new(&model);
     let mut chooser = Replay::new(schedule.steps.clone());
     let outcome = engine::run(
@@ -79,16 +68,8 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     if let Some(e) = chooser.error {
         return Err(schedule_error(e));
     }
-    if let (Some(trace), Some(path)) = (trace, &args.trace) {
-        let file = trace
-            .finish()
-            .map_err(|e| Error::io(path.display().to_string(), e))?;
-        file.commit()?;
-    }
-    if let (Some(path), Outcome::Deadlock(d)) = (&args.dot, &outcome) {
-        write_atomically(path, d.to_dot().as_bytes())?;
-    }
-    if args.format == Format::Text {
+    args.output.write_files(trace, &outcome)?;
+    if args.output.format == Format::Text {
         let mut text = format!(
             "replaying {} steps of {} ({} timing, seed {}):\n",
             schedule.steps.len(),
@@ -106,7 +87,7 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
         print(&text)?;
     }
     let report = Report::new(&sim, &stats, &outcome);
-    print_report(&report, args.format)?;
+    print_report(&report, args.output.format)?;
     Ok(match outcome {
         Outcome::Deadlock(_) => ExitStatus::Deadlock,
         Outcome::Completed | Outcome::Horizon => ExitStatus::Success,

@@ -4,14 +4,11 @@
 //! the report is printed once the run is over. Files (`--trace`, `--dot`) are written before
 //! the report is printed, and atomically: a file is there whole, or not at all.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
-use qsim::report::{Report, Stats, Trace};
-use qsim::Error;
+use qsim::report::{Report, Stats};
 
-use super::{print_report, write_atomically, AtomicFile, ExitStatus, Format, ScenarioArgs};
+use super::{print_report, ExitStatus, OutputArgs, ScenarioArgs};
 
 /// The arguments of `qsim run`.
 #[derive(Debug, Args)]
@@ -20,19 +17,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 
-    /// How to print the report.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Write every event of the run to FILE, one JSON object per line
-    /// ({"t":0.0,"event":"taken","task":"main_task#1","worker":"default/1"}).
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<PathBuf>,
-
-    /// Write the deadlock's wait-for graph to FILE, in Graphviz DOT (render it with
-    /// `dot -Tsvg FILE`). Without a deadlock no file is written.
-    #[arg(long, value_name = "FILE")]
-    pub dot: Option<PathBuf>,
+    /// The report and the files written beside it.
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Give up after N events (engine steps), print the report so far, and exit 2: a scenario
     /// with endless arrivals and no horizon would otherwise run for ever.
@@ -50,35 +37,17 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let model = Model::new(args.scenario.load()?);
     let mut stats = Stats::new(&model.scenario);
-    let mut trace = match &args.trace {
-        Some(path) => Some(Trace::new(AtomicFile::create(path)?)),
-        None => None,
-    };
+    let mut trace = args.output.open_trace()?;
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 
-    if let (Some(trace), Some(path)) = (trace, &args.trace) {
-        // A write that failed halfway leaves no file (the temporary one is removed).
-        let file = trace
-            .finish()
-            .map_err(|e| Error::io(path.display().to_string(), e))?;
-        file.commit()?;
-    }
-    if let Some(path) = &args.dot {
-        match &outcome {
-            Outcome::Deadlock(d) => write_atomically(path, d.to_dot().as_bytes())?,
-            _ => eprintln!(
-                "note: no deadlock, so no wait-for graph was written to {}",
-                path.display()
-            ),
-        }
-    }
+    args.output.write_files(trace, &outcome)?;
 
     let report = Report::new(&sim, &stats, &outcome);
-    print_report(&report, args.format)?;
+    print_report(&report, args.output.format)?;
 
     Ok(match outcome {
         Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
