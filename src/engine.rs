@@ -166,7 +166,7 @@ pub struct Link {
 }
 
 /// One task instance.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Instance {
     /// Its task type.
     pub task: TaskId,
@@ -193,7 +193,7 @@ pub struct Instance {
 }
 
 /// A `spawn ... then = T` group: `T` is enqueued when its last child finishes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Group {
     /// Children not finished yet (0 means the slot is free).
     pub remaining: u32,
@@ -288,8 +288,10 @@ pub enum Advance {
     Nothing,
 }
 
-/// The complete state of one run. Cloning it is how the explorer branches.
-#[derive(Clone, Debug)]
+/// The complete state of one run. Cloning it is how the explorer branches (and
+/// [`clone_from`](Clone::clone_from) reuses a recycled state's tables, so branching need not
+/// allocate).
+#[derive(Debug)]
 pub struct Simulation<'m> {
     /// The scenario being simulated, with its lookup tables.
     pub model: &'m Model,
@@ -313,6 +315,59 @@ pub struct Simulation<'m> {
     next_token: u64,
     live: u64,
     choices_made: u64,
+}
+
+impl Clone for Simulation<'_> {
+    fn clone(&self) -> Self {
+        Simulation {
+            model: self.model,
+            now: self.now,
+            rng: self.rng.clone(),
+            instances: self.instances.clone(),
+            free_slots: self.free_slots.clone(),
+            groups: self.groups.clone(),
+            free_groups: self.free_groups.clone(),
+            created: self.created.clone(),
+            queues: self.queues.clone(),
+            workers: self.workers.clone(),
+            pool_idle: self.pool_idle.clone(),
+            pool_waiting: self.pool_waiting.clone(),
+            pool_waiting_untimed: self.pool_waiting_untimed.clone(),
+            agenda: self.agenda.clone(),
+            arrivals_sent: self.arrivals_sent.clone(),
+            just_taken: self.just_taken.clone(),
+            mid_round: self.mid_round,
+            enqueue_order: self.enqueue_order,
+            next_token: self.next_token,
+            live: self.live,
+            choices_made: self.choices_made,
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.model = source.model;
+        self.now = source.now;
+        self.rng = source.rng.clone();
+        self.instances.clone_from(&source.instances);
+        self.free_slots.clone_from(&source.free_slots);
+        self.groups.clone_from(&source.groups);
+        self.free_groups.clone_from(&source.free_groups);
+        self.created.clone_from(&source.created);
+        self.queues.clone_from(&source.queues);
+        self.workers.clone_from(&source.workers);
+        self.pool_idle.clone_from(&source.pool_idle);
+        self.pool_waiting.clone_from(&source.pool_waiting);
+        self.pool_waiting_untimed
+            .clone_from(&source.pool_waiting_untimed);
+        self.agenda.clone_from(&source.agenda);
+        self.arrivals_sent.clone_from(&source.arrivals_sent);
+        self.just_taken.clone_from(&source.just_taken);
+        self.mid_round = source.mid_round;
+        self.enqueue_order = source.enqueue_order;
+        self.next_token = source.next_token;
+        self.live = source.live;
+        self.choices_made = source.choices_made;
+    }
 }
 
 impl<'m> Simulation<'m> {

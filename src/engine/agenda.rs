@@ -62,10 +62,25 @@ impl PartialOrd for Entry {
 }
 
 /// The future-event list.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Agenda {
     heap: BinaryHeap<Entry>,
     next_seq: u64,
+}
+
+impl Clone for Agenda {
+    fn clone(&self) -> Self {
+        Agenda {
+            heap: self.heap.clone(),
+            next_seq: self.next_seq,
+        }
+    }
+
+    /// Reuses this agenda's storage (the explorer recycles states).
+    fn clone_from(&mut self, source: &Self) {
+        self.heap.clone_from(&source.heap);
+        self.next_seq = source.next_seq;
+    }
 }
 
 impl Agenda {

@@ -11,7 +11,7 @@ use crate::scenario::Discipline;
 use super::InstanceId;
 
 /// The queued tasks of one queue, in the order its discipline gives them out.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum TaskQueue {
     /// First in, first out: push at the back, take from the front.
     Fifo(VecDeque<InstanceId>),
@@ -19,6 +19,26 @@ pub enum TaskQueue {
     Lifo(Vec<InstanceId>),
     /// Highest priority first; among equals, lowest enqueue number first.
     Priority(BinaryHeap<(i32, Reverse<u64>, InstanceId)>),
+}
+
+impl Clone for TaskQueue {
+    fn clone(&self) -> Self {
+        match self {
+            TaskQueue::Fifo(q) => TaskQueue::Fifo(q.clone()),
+            TaskQueue::Lifo(q) => TaskQueue::Lifo(q.clone()),
+            TaskQueue::Priority(q) => TaskQueue::Priority(q.clone()),
+        }
+    }
+
+    /// Reuses this queue's storage (the explorer recycles states).
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (TaskQueue::Fifo(a), TaskQueue::Fifo(b)) => a.clone_from(b),
+            (TaskQueue::Lifo(a), TaskQueue::Lifo(b)) => a.clone_from(b),
+            (TaskQueue::Priority(a), TaskQueue::Priority(b)) => a.clone_from(b),
+            (this, source) => *this = source.clone(),
+        }
+    }
 }
 
 impl TaskQueue {

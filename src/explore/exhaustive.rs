@@ -207,6 +207,9 @@ pub fn explore(
     } else {
         count_final(&init, &mut stats);
     }
+    // States no longer needed (duplicates, final states), kept to be overwritten by
+    // `clone_from` so that branching reuses their tables instead of allocating.
+    let mut spare: Vec<Simulation<'_>> = Vec::new();
     let mut state_bytes = 0u64;
     let mut pops = 0u64;
     while let Some((node, depth, sim)) = frontier.pop_front() {
@@ -236,7 +239,14 @@ pub fn explore(
                 sim.take()
                     .expect("the parent state is kept until its last child")
             } else {
-                sim.as_ref().expect("parent state").clone()
+                let parent = sim.as_ref().expect("parent state");
+                match spare.pop() {
+                    Some(mut recycled) => {
+                        recycled.clone_from(parent);
+                        recycled
+                    }
+                    None => parent.clone(),
+                }
             };
             child.apply(choice, &mut ());
             stats.transitions += 1;
@@ -249,6 +259,7 @@ pub fn explore(
             }
             let alive = settle(&mut child);
             if !visited.insert(fp(&child)) {
+                recycle(&mut spare, child);
                 continue;
             }
             if alive {
@@ -256,6 +267,7 @@ pub fn explore(
                 stats.max_frontier = stats.max_frontier.max(frontier.len());
             } else {
                 count_final(&child, &mut stats);
+                recycle(&mut spare, child);
             }
         }
         if visited.len() as u64 >= budget.max_states && !frontier.is_empty() {
@@ -278,6 +290,12 @@ fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Explor
     let bytes = visited.capacity() as f64 * 17.0;
     stats.bytes_per_state = bytes / stats.states.max(1) as f64;
     stats
+}
+
+fn recycle<'m>(spare: &mut Vec<Simulation<'m>>, sim: Simulation<'m>) {
+    if spare.len() < 64 {
+        spare.push(sim);
+    }
 }
 
 fn count_final(sim: &Simulation<'_>, stats: &mut Exploration) {
