@@ -206,8 +206,8 @@ pub struct Group {
 /// One thing that can happen next; see the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Choice {
-    /// Fire the timer with this sequence number (it is due at the current instant).
-    Fire(u64),
+    /// Fire this timer (it is due at the current instant).
+    Fire(Entry),
     /// This idle worker takes the next task from its pool's queues.
     Take(WorkerId),
     /// This just-taken task runs its instantaneous steps.
@@ -527,14 +527,14 @@ impl<'m> Simulation<'m> {
     /// taken (in the order taken); while the tasks of a dispatch round are running their
     /// steps, those come first. Empty when the instant is over.
     pub fn options(&self) -> Vec<Choice> {
-        let mut fires: Vec<(u64, Choice)> = self
+        let mut fires: Vec<Entry> = self
             .agenda
             .iter()
             .filter(|e| e.time == self.now && self.is_live(&e.timer))
-            .map(|e| (e.seq, Choice::Fire(e.seq)))
+            .copied()
             .collect();
-        fires.sort_unstable_by_key(|(seq, _)| *seq);
-        let fires = fires.into_iter().map(|(_, c)| c);
+        fires.sort_unstable_by_key(|e| e.seq);
+        let fires = fires.into_iter().map(Choice::Fire);
         let takes = (0..self.workers.len() as WorkerId)
             .filter(|&w| self.can_take(w))
             .map(Choice::Take);
@@ -570,7 +570,7 @@ impl<'m> Simulation<'m> {
                 break;
             }
             if self.is_live(&e.timer) {
-                return Some(Choice::Fire(e.seq));
+                return Some(Choice::Fire(*e));
             }
             self.agenda.pop();
         }
@@ -607,7 +607,7 @@ impl<'m> Simulation<'m> {
     pub fn apply<O: Observer>(&mut self, choice: Choice, obs: &mut O) {
         self.choices_made += 1;
         match choice {
-            Choice::Fire(seq) => {
+            Choice::Fire(Entry { seq, .. }) => {
                 let entry = match self.agenda.peek() {
                     Some(e) if e.seq == seq => self.agenda.pop(),
                     _ => self.agenda.remove(seq),

@@ -127,19 +127,11 @@ pub struct Schedule {
 /// The label of `choice` in `sim`'s current state (see [`Schedule`]).
 pub fn label(sim: &Simulation<'_>, choice: Choice) -> String {
     match choice {
-        Choice::Fire(seq) => {
-            let timer = sim
-                .agenda()
-                .iter()
-                .find(|e| e.seq == seq)
-                .map(|e| e.timer)
-                .expect("a fire choice names a pending timer");
-            match timer {
-                Timer::Arrival { stream } => format!("arrival {stream}"),
-                Timer::WorkDone { task } => format!("done {}", sim.task_name(task)),
-                Timer::Timeout { task, .. } => format!("timeout {}", sim.task_name(task)),
-            }
-        }
+        Choice::Fire(entry) => match entry.timer {
+            Timer::Arrival { stream } => format!("arrival {stream}"),
+            Timer::WorkDone { task } => format!("done {}", sim.task_name(task)),
+            Timer::Timeout { task, .. } => format!("timeout {}", sim.task_name(task)),
+        },
         Choice::Take(w) => format!("take {}", sim.model.worker_name(w)),
         Choice::Run(task) => format!("run {}", sim.task_name(task)),
     }
@@ -156,10 +148,10 @@ pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
     };
     match choice {
         Choice::Run(task) => next_is_work(task, sim.instance(task).pc),
-        Choice::Fire(seq) => sim.agenda().iter().any(|e| {
-            e.seq == seq
-                && matches!(e.timer, Timer::WorkDone { task } if next_is_work(task, sim.instance(task).pc + 1))
-        }),
+        Choice::Fire(entry) => matches!(
+            entry.timer,
+            Timer::WorkDone { task } if next_is_work(task, sim.instance(task).pc + 1)
+        ),
         Choice::Take(_) => false,
     }
 }

@@ -38,7 +38,7 @@ pub enum Timer {
 }
 
 /// A timer with its instant and scheduling sequence number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Entry {
     /// When it fires.
     pub time: Tick,
