@@ -58,6 +58,8 @@ pub struct Canon {
     arrivals: Vec<(u32, u64)>,
     groups: Vec<(u32, u128, u64)>,
     words: Vec<u64>,
+    /// Hashes of queued tasks by (type, queue, position); 0 until computed.
+    leaves: Vec<u128>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
@@ -155,13 +157,18 @@ impl Canon {
             self.first_child[id as usize] as usize,
             self.first_child[id as usize + 1] as usize,
         );
+        let inst = sim.instance(id);
+        if from == to {
+            if let Some(h) = self.queued_leaf(sim, id) {
+                return h;
+            }
+        }
         for e in from..to {
             let child = self.children[e];
             let h = self.describe(sim, child);
             children.add(self, sim.instance(child).group, h);
         }
         let (sum, count) = children.finish(self, sim, groups_base);
-        let inst = sim.instance(id);
         let (kind, detail) = match inst.status {
             Status::Free => (0, 0),
             Status::Queued(q) => (1, ((q as u64) << 32) | self.position[id as usize]),
@@ -171,16 +178,61 @@ impl Canon {
                 (4 + timed as u64, sim.model.pool_of(worker) as u64)
             }
         };
-        mix(&[
+        node_hash(
             inst.task as u64 | (inst.pc as u64) << 32,
             kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
             detail,
             self.timer_left[id as usize],
             count,
-            sum as u64,
-            (sum >> 64) as u64,
-        ])
+            sum,
+        )
     }
+
+    /// The hash of a task waiting in a queue, from a table: such a task has not run, so it is
+    /// a leaf whose description is its type, queue and position alone — and most tasks of a
+    /// state are such leaves.
+    fn queued_leaf(&mut self, sim: &Simulation<'_>, id: InstanceId) -> Option<u128> {
+        const POSITIONS: usize = 64;
+        let inst = sim.instance(id);
+        let Status::Queued(q) = inst.status else {
+            return None;
+        };
+        let position = self.position[id as usize];
+        let fresh = inst.pc == 0 && inst.outstanding == 0 && !inst.child_failed;
+        if !fresh || position >= POSITIONS as u64 || self.timer_left[id as usize] != u64::MAX {
+            return None;
+        }
+        let queues = sim.scenario().queues.len();
+        let index = (inst.task * queues + q) * POSITIONS + position as usize;
+        if self.leaves.len() <= index {
+            self.leaves
+                .resize(sim.scenario().tasks.len() * queues * POSITIONS, 0);
+        }
+        if self.leaves[index] == 0 {
+            self.leaves[index] = node_hash(
+                inst.task as u64,
+                1,
+                ((q as u64) << 32) | position,
+                u64::MAX,
+                0,
+                0,
+            );
+        }
+        Some(self.leaves[index])
+    }
+}
+
+/// The hash of one task: its own description and the multiset of its children.
+fn node_hash(task_pc: u64, state: u64, detail: u64, timer: u64, count: u64, sum: u128) -> u128 {
+    mix(&[
+        task_pc,
+        state,
+        detail,
+        timer,
+        count,
+        sum as u64,
+        (sum >> 64) as u64,
+    ])
 }
 
 /// A multiset of subtree hashes, as a sum (which no order changes) and a count; members of a
