@@ -345,23 +345,33 @@ impl Clone for Simulation<'_> {
     }
 
     fn clone_from(&mut self, source: &Self) {
+        // The small tables hold `Copy` values: copying them as slices is a `memcpy`, where
+        // `SmallVec::clone_from` would clone and push them one at a time. Most have the same
+        // length in every state of a model (per task type, worker, pool or stream).
+        fn copy<T: Copy>(to: &mut Small<T>, from: &Small<T>) {
+            if to.len() == from.len() {
+                to.copy_from_slice(from);
+            } else {
+                to.clear();
+                to.extend_from_slice(from);
+            }
+        }
         self.model = source.model;
         self.now = source.now;
         self.rng = source.rng.clone();
         self.instances.clone_from(&source.instances);
-        self.free_slots.clone_from(&source.free_slots);
+        copy(&mut self.free_slots, &source.free_slots);
         self.groups.clone_from(&source.groups);
-        self.free_groups.clone_from(&source.free_groups);
-        self.created.clone_from(&source.created);
+        copy(&mut self.free_groups, &source.free_groups);
+        copy(&mut self.created, &source.created);
         self.queues.clone_from(&source.queues);
-        self.workers.clone_from(&source.workers);
-        self.pool_idle.clone_from(&source.pool_idle);
-        self.pool_waiting.clone_from(&source.pool_waiting);
-        self.pool_waiting_untimed
-            .clone_from(&source.pool_waiting_untimed);
+        copy(&mut self.workers, &source.workers);
+        copy(&mut self.pool_idle, &source.pool_idle);
+        copy(&mut self.pool_waiting, &source.pool_waiting);
+        copy(&mut self.pool_waiting_untimed, &source.pool_waiting_untimed);
         self.agenda.clone_from(&source.agenda);
-        self.arrivals_sent.clone_from(&source.arrivals_sent);
-        self.just_taken.clone_from(&source.just_taken);
+        copy(&mut self.arrivals_sent, &source.arrivals_sent);
+        copy(&mut self.just_taken, &source.just_taken);
         self.mid_round = source.mid_round;
         self.enqueue_order = source.enqueue_order;
         self.next_token = source.next_token;
@@ -527,22 +537,37 @@ impl<'m> Simulation<'m> {
     /// taken (in the order taken); while the tasks of a dispatch round are running their
     /// steps, those come first. Empty when the instant is over.
     pub fn options(&self) -> Vec<Choice> {
-        let mut fires: Vec<Entry> = self
-            .agenda
-            .iter()
-            .filter(|e| e.time == self.now && self.is_live(&e.timer))
-            .copied()
-            .collect();
-        fires.sort_unstable_by_key(|e| e.seq);
-        let fires = fires.into_iter().map(Choice::Fire);
-        let takes = (0..self.workers.len() as WorkerId)
-            .filter(|&w| self.can_take(w))
-            .map(Choice::Take);
+        let mut options = Vec::new();
+        self.options_into(&mut options);
+        options
+    }
+
+    /// [`options`](Self::options) written into `out` (cleared first), so that a caller asking
+    /// at every state (the explorer) reuses one buffer instead of allocating a list each time.
+    pub fn options_into(&self, out: &mut Vec<Choice>) {
+        out.clear();
         let runs = self.just_taken.iter().map(|&t| Choice::Run(t));
         if self.mid_round {
-            runs.chain(fires).chain(takes).collect()
-        } else {
-            fires.chain(takes).chain(runs).collect()
+            out.extend(runs.clone());
+        }
+        let first_fire = out.len();
+        out.extend(
+            self.agenda
+                .iter()
+                .filter(|e| e.time == self.now && self.is_live(&e.timer))
+                .map(|&e| Choice::Fire(e)),
+        );
+        out[first_fire..].sort_unstable_by_key(|c| match c {
+            Choice::Fire(e) => e.seq,
+            _ => unreachable!("only fires are sorted"),
+        });
+        out.extend(
+            (0..self.workers.len() as WorkerId)
+                .filter(|&w| self.can_take(w))
+                .map(Choice::Take),
+        );
+        if !self.mid_round {
+            out.extend(runs);
         }
     }
 

@@ -158,28 +158,37 @@ pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
 
 /// The choices the exhaustive search explores from `sim`, after reductions.
 pub fn explored_options(sim: &Simulation<'_>, reductions: Reductions) -> Vec<Choice> {
-    let mut options = sim.options();
+    let mut options = Vec::new();
+    explored_options_into(sim, reductions, &mut options);
+    options
+}
+
+/// [`explored_options`] written into `out` (cleared first): the search asks at every state, and
+/// reusing one buffer spares an allocation each time.
+pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: &mut Vec<Choice>) {
+    sim.options_into(out);
     if reductions.partial_order {
-        if let Some(&local) = options.iter().find(|&&c| is_local(sim, c)) {
-            return vec![local];
+        if let Some(&local) = out.iter().find(|&&c| is_local(sim, c)) {
+            out.clear();
+            out.push(local);
+            return;
         }
     }
     if reductions.symmetry {
-        let mut seen_pools = Vec::new();
-        options.retain(|&c| match c {
+        // Only the lowest idle worker of each pool: takes are listed by worker, and a pool's
+        // workers are numbered consecutively, so a take is redundant exactly when the take
+        // listed before it is of the same pool.
+        let mut last_pool = None;
+        out.retain(|&c| match c {
             Choice::Take(w) => {
                 let p = sim.model.pool_of(w);
-                if seen_pools.contains(&p) {
-                    false
-                } else {
-                    seen_pools.push(p);
-                    true
-                }
+                let keep = last_pool != Some(p);
+                last_pool = Some(p);
+                keep
             }
             _ => true,
         });
     }
-    options
 }
 
 /// Records what one choice did, to tell it as a sentence of a story.

@@ -24,12 +24,18 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::engine::agenda::Timer;
-use crate::engine::{InstanceId, Simulation, Status};
+use crate::engine::{Instance, InstanceId, Simulation, Status};
 
 /// A 128-bit fingerprint of a state.
 pub type Fingerprint = u128;
 
 const NONE: u32 = u32::MAX;
+
+/// Queue positions whose leaf hashes are kept in `Canon::leaves` (further ones are computed).
+const LEAF_POSITIONS: usize = 64;
+
+/// log2 of the number of entries of `Canon::held_leaves`.
+const HELD_LEAF_BITS: u32 = 8;
 
 struct Bytes(Vec<u8>);
 
@@ -43,23 +49,64 @@ impl Bytes {
     }
 }
 
+/// Where a subtree hash is added: the multiset of the task held by worker `w` (index `w`), or
+/// the multiset of the roots (index `workers`).
+type Container = usize;
+
+/// A multiset of subtree hashes, as a sum (which no order changes) and a count.
+#[derive(Clone, Copy, Default)]
+struct Multiset {
+    sum: u128,
+    count: u64,
+}
+
+impl Multiset {
+    fn add(&mut self, h: u128) {
+        self.sum = self.sum.wrapping_add(h);
+        self.count += 1;
+    }
+}
+
+/// The members of one `then` group found so far, all in one container.
+struct GroupSum {
+    container: Container,
+    group: u32,
+    members: Multiset,
+}
+
 /// Scratch space for fingerprints, reused from state to state so that computing one does not
 /// allocate.
+///
+/// # How a fingerprint is computed
+/// Every live task is either queued or held by a worker, and a task that has children has run,
+/// so it holds a worker until it finishes. A task's description therefore goes into one of
+/// `workers + 1` *containers*: the multiset of its parent's children, indexed by the parent's
+/// worker, or the multiset of the roots. So the forest is hashed bottom-up without building it:
+/// queued tasks (leaves, never run) straight from the queues, then the held tasks — at most one
+/// per worker — each once every held child of it is described. The work per state is linear in
+/// the queued tasks plus the workers, with no scan of the instance table and nothing to clear
+/// but a few per-worker entries.
 #[derive(Default)]
 pub struct Canon {
+    /// Per container: the multiset of the descriptions added so far.
+    children: Vec<Multiset>,
+    /// Per worker: time left on the held task's timer (`u64::MAX` when it has none).
     timer_left: Vec<u64>,
-    position: Vec<u64>,
-    parent: Vec<u32>,
-    /// Children of each instance as a compressed adjacency list: the children of `p` are
-    /// `children[first_child[p]..first_child[p + 1]]`.
-    children: Vec<u32>,
-    first_child: Vec<u32>,
-    roots: Vec<u32>,
+    /// Per worker: the container of the held task.
+    container: Vec<Container>,
+    /// Per worker: held children of the held task not described yet.
+    pending: Vec<u32>,
+    /// Workers whose held task can be described (every held child of it is).
+    ready: Vec<u32>,
     arrivals: Vec<(u32, u64)>,
-    groups: Vec<(u32, u128, u64)>,
+    groups: Vec<GroupSum>,
     words: Vec<u64>,
-    /// Hashes of queued tasks by (type, queue, position); 0 until computed.
+    /// Hashes of queued tasks by (type, queue, position), for positions below
+    /// [`LEAF_POSITIONS`]; 0 until computed.
     leaves: Vec<u128>,
+    /// Hashes of childless held tasks by their own description: a direct-mapped cache of
+    /// `1 << HELD_LEAF_BITS` entries.
+    held_leaves: Vec<Option<([u64; 4], u128)>>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
@@ -71,71 +118,89 @@ pub fn fingerprint(sim: &Simulation<'_>) -> Fingerprint {
 impl Canon {
     /// The canonical fingerprint of `sim` under symmetry reduction.
     pub fn fingerprint(&mut self, sim: &Simulation<'_>) -> Fingerprint {
-        let n = sim.slots();
+        let workers = sim.workers();
+        let roots = workers.len();
         let now = sim.now();
-        self.timer_left.clear();
-        self.timer_left.resize(n, u64::MAX);
+        if self.children.len() != roots + 1 {
+            self.children.resize(roots + 1, Multiset::default());
+            self.timer_left.resize(roots, u64::MAX);
+            self.pending.resize(roots, 0);
+            self.container.resize(roots, roots);
+        }
+        self.children.fill(Multiset::default());
+        self.timer_left.fill(u64::MAX);
+        self.pending.fill(0);
+        self.groups.clear();
         self.arrivals.clear();
         for e in sim.agenda().iter() {
-            match e.timer {
-                Timer::Arrival { stream } => self.arrivals.push((stream, e.time - now)),
-                Timer::WorkDone { task } => self.timer_left[task as usize] = e.time - now,
-                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => {
-                    self.timer_left[task as usize] = e.time - now
+            let task = match e.timer {
+                Timer::Arrival { stream } => {
+                    self.arrivals.push((stream, e.time - now));
+                    continue;
                 }
-                Timer::Timeout { .. } => {}
-            }
+                Timer::WorkDone { task } => task,
+                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
+                Timer::Timeout { .. } => continue,
+            };
+            self.timer_left[held_by(sim, task)] = e.time - now;
         }
-        self.position.clear();
-        self.position.resize(n, u64::MAX);
-        for q in 0..sim.scenario().queues.len() {
-            let position = &mut self.position;
-            sim.queue(q)
-                .for_each_in_order(|i, t| position[t as usize] = i as u64);
-        }
-        // Children lists by counting sort on the parent (their order does not matter).
-        self.parent.clear();
-        self.parent.resize(n, NONE);
-        self.first_child.clear();
-        self.first_child.resize(n + 2, 0);
-        self.roots.clear();
-        for (id, inst) in sim.instances() {
-            if inst.status == Status::Free {
-                continue;
-            }
-            match inst.parent.and_then(|l| sim.resolve(l)) {
-                Some(p) => {
-                    self.parent[id as usize] = p;
-                    self.first_child[p as usize + 2] += 1;
+        // Held tasks: where each goes, and how many held children each waits for.
+        for (w, &held) in workers.iter().enumerate() {
+            if let Some(task) = held {
+                let c = container_of(sim, task, roots);
+                self.container[w] = c;
+                if c != roots {
+                    self.pending[c] += 1;
                 }
-                None => self.roots.push(id),
             }
         }
-        for i in 2..n + 2 {
-            self.first_child[i] += self.first_child[i - 1];
+        // Queued tasks, from the queues (so their positions come for free). Siblings are
+        // usually queued together, so the last parent's container is remembered.
+        let queues = sim.scenario().queues.len();
+        let table = sim.scenario().tasks.len() * queues * LEAF_POSITIONS;
+        if self.leaves.len() < table {
+            self.leaves.resize(table, 0);
         }
-        self.children.clear();
-        self.children.resize(self.first_child[n + 1] as usize, 0);
-        for id in 0..n {
-            let p = self.parent[id];
-            if p != NONE {
-                let slot = &mut self.first_child[p as usize + 1];
-                self.children[*slot as usize] = id as u32;
-                *slot += 1;
+        let mut last_parent = None;
+        let mut last_container = roots;
+        for q in 0..queues {
+            sim.queue(q).for_each_in_order(|position, task| {
+                let inst = sim.instance(task);
+                let h = self.queued_leaf(inst, q, position as u64, queues);
+                let c = if inst.parent == last_parent {
+                    last_container
+                } else {
+                    last_parent = inst.parent;
+                    last_container = container_of(sim, task, roots);
+                    last_container
+                };
+                self.add(c, inst.group, h);
+            });
+        }
+        // Held tasks, bottom-up.
+        self.ready.clear();
+        for (w, &held) in workers.iter().enumerate() {
+            if held.is_some() && self.pending[w] == 0 {
+                self.ready.push(w as u32);
             }
         }
-        // Roots: on their own, or under their `then` group when its owner is gone.
-        let mut total = Multiset::default();
-        self.groups.clear();
-        for r in 0..self.roots.len() {
-            let id = self.roots[r];
-            let h = self.describe(sim, id);
-            total.add(self, sim.instance(id).group, h);
+        while let Some(w) = self.ready.pop() {
+            let w = w as usize;
+            let task = workers[w].expect("a ready worker holds a task");
+            let h = self.held_node(sim, task, w);
+            let c = self.container[w];
+            self.add(c, sim.instance(task).group, h);
+            if c != roots {
+                self.pending[c] -= 1;
+                if self.pending[c] == 0 {
+                    self.ready.push(c as u32);
+                }
+            }
         }
-        let (sum, count) = total.finish(self, sim, 0);
+        let total = self.finish(sim, roots);
         let mut words = std::mem::take(&mut self.words);
         words.clear();
-        words.extend([9, count, sum as u64, (sum >> 64) as u64]);
+        words.extend([9, total.count, total.sum as u64, (total.sum >> 64) as u64]);
         words.extend(sim.arrivals_sent().iter().copied());
         self.arrivals.sort_unstable();
         for &(stream, left) in &self.arrivals {
@@ -149,76 +214,123 @@ impl Canon {
         h
     }
 
-    /// Hash of one instance and everything below it.
-    fn describe(&mut self, sim: &Simulation<'_>, id: InstanceId) -> u128 {
-        let groups_base = self.groups.len();
-        let mut children = Multiset::default();
-        let (from, to) = (
-            self.first_child[id as usize] as usize,
-            self.first_child[id as usize + 1] as usize,
-        );
-        let inst = sim.instance(id);
-        if from == to {
-            if let Some(h) = self.queued_leaf(sim, id) {
-                return h;
-            }
+    /// Adds a subtree hash to container `c`: to its multiset directly, or, for a member of a
+    /// `then` group, to the group's sum (the group joins the multiset in [`Canon::finish`]).
+    fn add(&mut self, c: Container, group: u32, h: u128) {
+        if group == NONE {
+            self.children[c].add(h);
+            return;
         }
-        for e in from..to {
-            let child = self.children[e];
-            let h = self.describe(sim, child);
-            children.add(self, sim.instance(child).group, h);
+        match self.groups.iter_mut().find(|g| g.group == group) {
+            Some(g) => g.members.add(h),
+            None => self.groups.push(GroupSum {
+                container: c,
+                group,
+                members: Multiset { sum: h, count: 1 },
+            }),
         }
-        let (sum, count) = children.finish(self, sim, groups_base);
-        let (kind, detail) = match inst.status {
-            Status::Free => (0, 0),
-            Status::Queued(q) => (1, ((q as u64) << 32) | self.position[id as usize]),
-            Status::Taken(w) => (2, sim.model.pool_of(w) as u64),
-            Status::Working(w) => (3, sim.model.pool_of(w) as u64),
-            Status::Waiting { worker, timed } => {
-                (4 + timed as u64, sim.model.pool_of(worker) as u64)
-            }
-        };
-        node_hash(
-            inst.task as u64 | (inst.pc as u64) << 32,
-            kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
-            detail,
-            self.timer_left[id as usize],
-            count,
-            sum,
-        )
     }
 
-    /// The hash of a task waiting in a queue, from a table: such a task has not run, so it is
-    /// a leaf whose description is its type, queue and position alone — and most tasks of a
-    /// state are such leaves.
-    fn queued_leaf(&mut self, sim: &Simulation<'_>, id: InstanceId) -> Option<u128> {
-        const POSITIONS: usize = 64;
-        let inst = sim.instance(id);
-        let Status::Queued(q) = inst.status else {
-            return None;
+    /// The multiset of container `c`, with each group of it added as one element.
+    fn finish(&mut self, sim: &Simulation<'_>, c: Container) -> Multiset {
+        let mut set = self.children[c];
+        let mut i = 0;
+        while i < self.groups.len() {
+            if self.groups[i].container != c {
+                i += 1;
+                continue;
+            }
+            let GroupSum { group, members, .. } = self.groups.swap_remove(i);
+            let g = &sim.groups()[group as usize];
+            set.add(mix(&[
+                3 | (g.then as u64) << 8,
+                g.remaining as u64 | members.count << 32,
+                members.sum as u64,
+                (members.sum >> 64) as u64,
+            ]));
+        }
+        set
+    }
+
+    /// Hash of the task held by worker `w` and everything below it (every child of it has
+    /// been added to container `w`).
+    fn held_node(&mut self, sim: &Simulation<'_>, task: InstanceId, w: usize) -> u128 {
+        let inst = sim.instance(task);
+        let children = self.finish(sim, w);
+        let pool = sim.model.pool_of(w as u32) as u64;
+        let kind = match inst.status {
+            Status::Taken(_) => 2,
+            Status::Working(_) => 3,
+            Status::Waiting { timed, .. } => 4 + timed as u64,
+            Status::Free | Status::Queued(_) => unreachable!("a held task holds its worker"),
         };
-        let position = self.position[id as usize];
+        let own = [
+            inst.task as u64 | (inst.pc as u64) << 32,
+            kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
+            pool,
+            self.timer_left[w],
+        ];
+        if children.count != 0 {
+            return node_hash(own[0], own[1], own[2], own[3], children.count, children.sum);
+        }
+        // A childless held task (one just taken, or working on a subtask's `work`): its hash
+        // depends on its own four words only, and few distinct ones occur, so it is cached.
+        let slot = (own[0] ^ own[1].rotate_left(21) ^ own[2].rotate_left(42) ^ own[3])
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            >> (64 - HELD_LEAF_BITS);
+        if self.held_leaves.is_empty() {
+            self.held_leaves.resize(1 << HELD_LEAF_BITS, None);
+        }
+        match self.held_leaves[slot as usize] {
+            Some((key, h)) if key == own => h,
+            _ => {
+                let h = node_hash(own[0], own[1], own[2], own[3], 0, 0);
+                self.held_leaves[slot as usize] = Some((own, h));
+                h
+            }
+        }
+    }
+
+    /// The hash of a task waiting in queue `q` at `position`. Such a task has not run, so it
+    /// is a leaf with no timer whose description is its type, queue and position alone — and
+    /// most tasks of a state are such leaves, so their hashes come from a table.
+    #[inline]
+    fn queued_leaf(&mut self, inst: &Instance, q: usize, position: u64, queues: usize) -> u128 {
+        let detail = ((q as u64) << 32) | position;
         let fresh = inst.pc == 0 && inst.outstanding == 0 && !inst.child_failed;
-        if !fresh || position >= POSITIONS as u64 || self.timer_left[id as usize] != u64::MAX {
-            return None;
-        }
-        let queues = sim.scenario().queues.len();
-        let index = (inst.task * queues + q) * POSITIONS + position as usize;
-        if self.leaves.len() <= index {
-            self.leaves
-                .resize(sim.scenario().tasks.len() * queues * POSITIONS, 0);
-        }
-        if self.leaves[index] == 0 {
-            self.leaves[index] = node_hash(
-                inst.task as u64,
-                1,
-                ((q as u64) << 32) | position,
+        if !fresh || position >= LEAF_POSITIONS as u64 {
+            return node_hash(
+                inst.task as u64 | (inst.pc as u64) << 32,
+                1 | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
+                detail,
                 u64::MAX,
                 0,
                 0,
             );
         }
-        Some(self.leaves[index])
+        let index = (inst.task * queues + q) * LEAF_POSITIONS + position as usize;
+        let leaf = &mut self.leaves[index];
+        if *leaf == 0 {
+            *leaf = node_hash(inst.task as u64, 1, detail, u64::MAX, 0, 0);
+        }
+        *leaf
+    }
+}
+
+/// The worker holding `task` (a task with a timer is working or waiting).
+fn held_by(sim: &Simulation<'_>, task: InstanceId) -> usize {
+    sim.instance(task)
+        .status
+        .worker()
+        .expect("a task with a timer holds a worker") as usize
+}
+
+/// Where `task`'s description goes: its parent's container if the parent is alive (a parent
+/// has run, so it holds a worker until it finishes), else the roots.
+fn container_of(sim: &Simulation<'_>, task: InstanceId, roots: Container) -> Container {
+    match sim.instance(task).parent.and_then(|l| sim.resolve(l)) {
+        Some(parent) => held_by(sim, parent),
+        None => roots,
     }
 }
 
@@ -233,48 +345,6 @@ fn node_hash(task_pc: u64, state: u64, detail: u64, timer: u64, count: u64, sum:
         sum as u64,
         (sum >> 64) as u64,
     ])
-}
-
-/// A multiset of subtree hashes, as a sum (which no order changes) and a count; members of a
-/// `then` group are first summed under their group, kept in `Canon::groups` above a base.
-#[derive(Default)]
-struct Multiset {
-    sum: u128,
-    count: u64,
-}
-
-impl Multiset {
-    fn add(&mut self, canon: &mut Canon, group: u32, h: u128) {
-        if group == NONE {
-            self.sum = self.sum.wrapping_add(h);
-            self.count += 1;
-            return;
-        }
-        match canon.groups.iter_mut().rev().find(|g| g.0 == group) {
-            Some(g) => {
-                g.1 = g.1.wrapping_add(h);
-                g.2 += 1;
-            }
-            None => canon.groups.push((group, h, 1)),
-        }
-    }
-
-    /// The sum and count, after adding the groups above `base`.
-    fn finish(mut self, canon: &mut Canon, sim: &Simulation<'_>, base: usize) -> (u128, u64) {
-        for &(group, members, n) in &canon.groups[base..] {
-            let g = &sim.groups()[group as usize];
-            let h = mix(&[
-                3 | (g.then as u64) << 8,
-                g.remaining as u64 | n << 32,
-                members as u64,
-                (members >> 64) as u64,
-            ]);
-            self.sum = self.sum.wrapping_add(h);
-            self.count += 1;
-        }
-        canon.groups.truncate(base);
-        (self.sum, self.count)
-    }
 }
 
 /// A 128-bit hash of a few words: two independently seeded 64-bit lanes, each a multiply–rotate
@@ -355,3 +425,6 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
     b.u64(now);
     b.hash()
 }
+
+#[cfg(test)]
+mod tests;

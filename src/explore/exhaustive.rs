@@ -41,7 +41,8 @@ use crate::scenario::Scenario;
 
 use super::canon::{raw_fingerprint, Canon, Fingerprint};
 use super::{
-    explored_options, has_unfinished, label, model_for, settle, Reductions, Schedule, Timing,
+    explored_options, explored_options_into, has_unfinished, label, model_for, settle, Reductions,
+    Schedule, Timing,
 };
 
 /// Limits on an exploration. Hitting one gives an `inconclusive` verdict, never an error.
@@ -198,8 +199,10 @@ pub fn explore(
         bytes_per_state: 0.0,
     };
     let mut visited = Visited::default();
-    let mut frontier: VecDeque<(Path, u32, Simulation<'_>)> = VecDeque::new();
-    let mut init = Simulation::new(&model);
+    // States are boxed: a `Simulation` is several hundred bytes, and the frontier, the spare
+    // pool and the branching below move states around far more often than they create them.
+    let mut frontier: VecDeque<(Path, u32, Box<Simulation<'_>>)> = VecDeque::new();
+    let mut init = Box::new(Simulation::new(&model));
     let alive = settle(&mut init);
     visited.insert(fp(&init));
     if alive {
@@ -209,7 +212,8 @@ pub fn explore(
     }
     // States no longer needed (duplicates, final states), kept to be overwritten by
     // `clone_from` so that branching reuses their tables instead of allocating.
-    let mut spare: Vec<Simulation<'_>> = Vec::new();
+    let mut spare: Vec<Box<Simulation<'_>>> = Vec::new();
+    let mut options = Vec::new();
     let mut state_bytes = 0u64;
     let mut pops = 0u64;
     while let Some((node, depth, sim)) = frontier.pop_front() {
@@ -231,7 +235,7 @@ pub fn explore(
                 break;
             }
         }
-        let options = explored_options(&sim, reductions);
+        explored_options_into(&sim, reductions, &mut options);
         let last = options.len().saturating_sub(1);
         let mut sim = Some(sim);
         for (i, &choice) in options.iter().enumerate() {
@@ -245,7 +249,7 @@ pub fn explore(
                         recycled.clone_from(parent);
                         recycled
                     }
-                    None => parent.clone(),
+                    None => Box::new(Simulation::clone(parent)),
                 }
             };
             child.apply(choice, &mut ());
@@ -292,7 +296,7 @@ fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Explor
     stats
 }
 
-fn recycle<'m>(spare: &mut Vec<Simulation<'m>>, sim: Simulation<'m>) {
+fn recycle<'m>(spare: &mut Vec<Box<Simulation<'m>>>, sim: Box<Simulation<'m>>) {
     if spare.len() < 64 {
         spare.push(sim);
     }
