@@ -348,6 +348,7 @@ impl Clone for Simulation<'_> {
         // The small tables hold `Copy` values: copying them as slices is a `memcpy`, where
         // `SmallVec::clone_from` would clone and push them one at a time. Most have the same
         // length in every state of a model (per task type, worker, pool or stream).
+        #[inline(always)]
         fn copy<T: Copy>(to: &mut Small<T>, from: &Small<T>) {
             if to.len() == from.len() {
                 to.copy_from_slice(from);

@@ -83,17 +83,15 @@ impl TaskQueue {
         self.len() == 0
     }
 
-    /// Calls `f(position, task)` for the queued tasks in the order they would be taken,
-    /// without allocating for fifo and lifo queues.
-    pub fn for_each_in_order(&self, mut f: impl FnMut(usize, InstanceId)) {
+    /// The queued tasks in the order they would be taken, without allocating for fifo and lifo
+    /// queues (the explorer's fingerprint walks every queue of every state it visits; an
+    /// iterator, unlike a callback, lets the caller's loop body be inlined).
+    #[inline]
+    pub fn iter_in_order(&self) -> InOrder<'_> {
         match self {
-            TaskQueue::Fifo(q) => q.iter().enumerate().for_each(|(i, &t)| f(i, t)),
-            TaskQueue::Lifo(q) => q.iter().rev().enumerate().for_each(|(i, &t)| f(i, t)),
-            TaskQueue::Priority(_) => self
-                .in_order()
-                .into_iter()
-                .enumerate()
-                .for_each(|(i, t)| f(i, t)),
+            TaskQueue::Fifo(q) => InOrder::Fifo(q.iter()),
+            TaskQueue::Lifo(q) => InOrder::Lifo(q.iter().rev()),
+            TaskQueue::Priority(_) => InOrder::Priority(self.in_order().into_iter()),
         }
     }
 
@@ -108,6 +106,30 @@ impl TaskQueue {
                 items.sort_by(|a, b| b.cmp(a));
                 items.into_iter().map(|(_, _, t)| t).collect()
             }
+        }
+    }
+}
+
+/// Iterator over a queue's tasks in the order they would be taken; see
+/// [`TaskQueue::iter_in_order`].
+pub enum InOrder<'a> {
+    /// A fifo queue, front first.
+    Fifo(std::collections::vec_deque::Iter<'a, InstanceId>),
+    /// A lifo queue, top first.
+    Lifo(std::iter::Rev<std::slice::Iter<'a, InstanceId>>),
+    /// A priority queue, sorted into a new vector.
+    Priority(std::vec::IntoIter<InstanceId>),
+}
+
+impl Iterator for InOrder<'_> {
+    type Item = InstanceId;
+
+    #[inline]
+    fn next(&mut self) -> Option<InstanceId> {
+        match self {
+            InOrder::Fifo(i) => i.next().copied(),
+            InOrder::Lifo(i) => i.next().copied(),
+            InOrder::Priority(i) => i.next(),
         }
     }
 }
@@ -135,6 +157,7 @@ mod tests {
             }
             expected_in_order.push(q.in_order());
             assert_eq!(q.in_order(), expected);
+            assert_eq!(q.iter_in_order().collect::<Vec<_>>(), expected);
             assert_eq!(drain(q), expected);
         }
     }

@@ -31,11 +31,11 @@ pub type Fingerprint = u128;
 
 const NONE: u32 = u32::MAX;
 
+/// `Canon::pending` of a worker whose held task is described.
+const DONE: u32 = u32::MAX;
+
 /// Queue positions whose leaf hashes are kept in `Canon::leaves` (further ones are computed).
 const LEAF_POSITIONS: usize = 64;
-
-/// log2 of the number of entries of `Canon::held_leaves`.
-const HELD_LEAF_BITS: u32 = 8;
 
 struct Bytes(Vec<u8>);
 
@@ -74,6 +74,31 @@ struct GroupSum {
     members: Multiset,
 }
 
+/// What a fingerprint gathers about one container, and about the task held by its worker (the
+/// roots' container has no worker, and uses `children` only). Kept together so that each
+/// worker's entry is one lookup.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The multiset of the descriptions added so far.
+    children: Multiset,
+    /// Time left on the held task's timer (`u64::MAX` when it has none).
+    timer_left: u64,
+    /// The container of the held task.
+    container: u32,
+    /// Held children of the held task not described yet; `DONE` once the held task itself
+    /// is described.
+    pending: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        children: Multiset { sum: 0, count: 0 },
+        timer_left: u64::MAX,
+        container: 0,
+        pending: 0,
+    };
+}
+
 /// Scratch space for fingerprints, reused from state to state so that computing one does not
 /// allocate.
 ///
@@ -88,25 +113,14 @@ struct GroupSum {
 /// but a few per-worker entries.
 #[derive(Default)]
 pub struct Canon {
-    /// Per container: the multiset of the descriptions added so far.
-    children: Vec<Multiset>,
-    /// Per worker: time left on the held task's timer (`u64::MAX` when it has none).
-    timer_left: Vec<u64>,
-    /// Per worker: the container of the held task.
-    container: Vec<Container>,
-    /// Per worker: held children of the held task not described yet.
-    pending: Vec<u32>,
-    /// Workers whose held task can be described (every held child of it is).
-    ready: Vec<u32>,
+    /// Per container (so per worker, then the roots).
+    slots: Vec<Slot>,
     arrivals: Vec<(u32, u64)>,
     groups: Vec<GroupSum>,
     words: Vec<u64>,
     /// Hashes of queued tasks by (type, queue, position), for positions below
     /// [`LEAF_POSITIONS`]; 0 until computed.
     leaves: Vec<u128>,
-    /// Hashes of childless held tasks by their own description: a direct-mapped cache of
-    /// `1 << HELD_LEAF_BITS` entries.
-    held_leaves: Vec<Option<([u64; 4], u128)>>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
@@ -121,15 +135,8 @@ impl Canon {
         let workers = sim.workers();
         let roots = workers.len();
         let now = sim.now();
-        if self.children.len() != roots + 1 {
-            self.children.resize(roots + 1, Multiset::default());
-            self.timer_left.resize(roots, u64::MAX);
-            self.pending.resize(roots, 0);
-            self.container.resize(roots, roots);
-        }
-        self.children.fill(Multiset::default());
-        self.timer_left.fill(u64::MAX);
-        self.pending.fill(0);
+        self.slots.clear();
+        self.slots.resize(roots + 1, Slot::EMPTY);
         self.groups.clear();
         self.arrivals.clear();
         for e in sim.agenda().iter() {
@@ -142,15 +149,15 @@ impl Canon {
                 Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
                 Timer::Timeout { .. } => continue,
             };
-            self.timer_left[held_by(sim, task)] = e.time - now;
+            self.slots[held_by(sim, task)].timer_left = e.time - now;
         }
         // Held tasks: where each goes, and how many held children each waits for.
         for (w, &held) in workers.iter().enumerate() {
             if let Some(task) = held {
                 let c = container_of(sim, task, roots);
-                self.container[w] = c;
+                self.slots[w].container = c as u32;
                 if c != roots {
-                    self.pending[c] += 1;
+                    self.slots[c].pending += 1;
                 }
             }
         }
@@ -164,7 +171,7 @@ impl Canon {
         let mut last_parent = None;
         let mut last_container = roots;
         for q in 0..queues {
-            sim.queue(q).for_each_in_order(|position, task| {
+            for (position, task) in sim.queue(q).iter_in_order().enumerate() {
                 let inst = sim.instance(task);
                 let h = self.queued_leaf(inst, q, position as u64, queues);
                 let c = if inst.parent == last_parent {
@@ -175,26 +182,35 @@ impl Canon {
                     last_container
                 };
                 self.add(c, inst.group, h);
-            });
-        }
-        // Held tasks, bottom-up.
-        self.ready.clear();
-        for (w, &held) in workers.iter().enumerate() {
-            if held.is_some() && self.pending[w] == 0 {
-                self.ready.push(w as u32);
             }
         }
-        while let Some(w) = self.ready.pop() {
-            let w = w as usize;
-            let task = workers[w].expect("a ready worker holds a task");
-            let h = self.held_node(sim, task, w);
-            let c = self.container[w];
-            self.add(c, sim.instance(task).group, h);
-            if c != roots {
-                self.pending[c] -= 1;
-                if self.pending[c] == 0 {
-                    self.ready.push(c as u32);
+        // Held tasks, bottom-up: from each held task with no held child, up the chain of its
+        // ancestors as far as each has every held child described. A described worker's count
+        // becomes `DONE`, so that the scan does not describe it again.
+        for (w, &held) in workers.iter().enumerate() {
+            let Some(mut task) = held else { continue };
+            if self.slots[w].pending != 0 {
+                continue;
+            }
+            let mut w = w;
+            loop {
+                let inst = sim.instance(task);
+                let slot = &mut self.slots[w];
+                slot.pending = DONE;
+                let own = *slot;
+                let h = self.held_node(sim, inst, w, own);
+                let c = own.container as usize;
+                self.add(c, inst.group, h);
+                if c == roots {
+                    break;
                 }
+                let parent = &mut self.slots[c];
+                parent.pending -= 1;
+                if parent.pending != 0 {
+                    break;
+                }
+                w = c;
+                task = workers[w].expect("a container worker holds a task");
             }
         }
         let total = self.finish(sim, roots);
@@ -218,7 +234,7 @@ impl Canon {
     /// `then` group, to the group's sum (the group joins the multiset in [`Canon::finish`]).
     fn add(&mut self, c: Container, group: u32, h: u128) {
         if group == NONE {
-            self.children[c].add(h);
+            self.slots[c].children.add(h);
             return;
         }
         match self.groups.iter_mut().find(|g| g.group == group) {
@@ -231,9 +247,25 @@ impl Canon {
         }
     }
 
-    /// The multiset of container `c`, with each group of it added as one element.
+    /// The multiset of container `c`, with each group of it added as one element. Most states
+    /// have no `then` group, so that case is inlined into the callers.
+    #[inline(always)]
     fn finish(&mut self, sim: &Simulation<'_>, c: Container) -> Multiset {
-        let mut set = self.children[c];
+        self.with_groups(sim, c, self.slots[c].children)
+    }
+
+    /// `set`, the multiset of container `c`, with each group of `c` added as one element.
+    #[inline(always)]
+    fn with_groups(&mut self, sim: &Simulation<'_>, c: Container, set: Multiset) -> Multiset {
+        if self.groups.is_empty() {
+            set
+        } else {
+            self.finish_groups(sim, c, set)
+        }
+    }
+
+    /// [`Canon::finish`] when some group is pending: adds container `c`'s groups to `set`.
+    fn finish_groups(&mut self, sim: &Simulation<'_>, c: Container, mut set: Multiset) -> Multiset {
         let mut i = 0;
         while i < self.groups.len() {
             if self.groups[i].container != c {
@@ -252,11 +284,11 @@ impl Canon {
         set
     }
 
-    /// Hash of the task held by worker `w` and everything below it (every child of it has
-    /// been added to container `w`).
-    fn held_node(&mut self, sim: &Simulation<'_>, task: InstanceId, w: usize) -> u128 {
-        let inst = sim.instance(task);
-        let children = self.finish(sim, w);
+    /// Hash of the task `inst` held by worker `w`, whose slot is `slot`, and everything below
+    /// it (every child of it has been added to container `w`).
+    #[inline]
+    fn held_node(&mut self, sim: &Simulation<'_>, inst: &Instance, w: usize, slot: Slot) -> u128 {
+        let children = self.with_groups(sim, w, slot.children);
         let pool = sim.model.pool_of(w as u32) as u64;
         let kind = match inst.status {
             Status::Taken(_) => 2,
@@ -264,31 +296,14 @@ impl Canon {
             Status::Waiting { timed, .. } => 4 + timed as u64,
             Status::Free | Status::Queued(_) => unreachable!("a held task holds its worker"),
         };
-        let own = [
+        node_hash(
             inst.task as u64 | (inst.pc as u64) << 32,
             kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
             pool,
-            self.timer_left[w],
-        ];
-        if children.count != 0 {
-            return node_hash(own[0], own[1], own[2], own[3], children.count, children.sum);
-        }
-        // A childless held task (one just taken, or working on a subtask's `work`): its hash
-        // depends on its own four words only, and few distinct ones occur, so it is cached.
-        let slot = (own[0] ^ own[1].rotate_left(21) ^ own[2].rotate_left(42) ^ own[3])
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            >> (64 - HELD_LEAF_BITS);
-        if self.held_leaves.is_empty() {
-            self.held_leaves.resize(1 << HELD_LEAF_BITS, None);
-        }
-        match self.held_leaves[slot as usize] {
-            Some((key, h)) if key == own => h,
-            _ => {
-                let h = node_hash(own[0], own[1], own[2], own[3], 0, 0);
-                self.held_leaves[slot as usize] = Some((own, h));
-                h
-            }
-        }
+            slot.timer_left,
+            children.count,
+            children.sum,
+        )
     }
 
     /// The hash of a task waiting in queue `q` at `position`. Such a task has not run, so it
@@ -335,32 +350,66 @@ fn container_of(sim: &Simulation<'_>, task: InstanceId, roots: Container) -> Con
 }
 
 /// The hash of one task: its own description and the multiset of its children.
+///
+/// Six words, so that [`mix`] takes them in three pairs: the count of children shares a word
+/// with `detail`. A task with children has run, so it holds a worker and its `detail` is its
+/// pool, below 2^32; a queued task's `detail` (queue and position) fills the word, but it has
+/// no children. So the shared word still tells both apart.
 fn node_hash(task_pc: u64, state: u64, detail: u64, timer: u64, count: u64, sum: u128) -> u128 {
+    debug_assert!(
+        count == 0 || detail >> 32 == 0,
+        "only a held task has children"
+    );
     mix(&[
         task_pc,
         state,
-        detail,
+        detail | count << 32,
         timer,
-        count,
         sum as u64,
         (sum >> 64) as u64,
     ])
 }
 
-/// A 128-bit hash of a few words: two independently seeded 64-bit lanes, each a multiply–rotate
-/// fold finished with SplitMix64's avalanche.
+/// A 128-bit hash of a few words: two independently keyed 64-bit lanes.
+///
+/// Each lane is rapidhash's construction on words instead of bytes: the words are taken in
+/// pairs, and each pair is folded into the running seed (which starts from the length) with
+/// one 64×64→128-bit multiply whose halves are xored ([`fold`]); an odd last word goes in one
+/// more fold, and a last fold with a constant avalanches the result. Four multiplies a lane
+/// for a node (the lanes are independent, so they run in parallel), where a multiply–rotate
+/// chain a word took fourteen. The keys are the digits of π (the same ones rapidhash and wyhash use).
+#[inline]
 fn mix(words: &[u64]) -> u128 {
-    let lane = |seed: u64, k: u64| {
-        let mut h = seed ^ (words.len() as u64);
-        for &w in words {
-            h = (h ^ w).wrapping_mul(k).rotate_left(29);
+    let lane = |k: [u64; 3]| {
+        let len = words.len() as u64;
+        let mut seed = k[0] ^ len;
+        let mut pairs = words.chunks_exact(2);
+        for pair in &mut pairs {
+            seed = fold(pair[0] ^ k[1], pair[1] ^ seed);
         }
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
+        if let [odd] = pairs.remainder() {
+            seed = fold(odd ^ k[2], seed ^ k[1]);
+        }
+        fold(seed ^ k[0], k[1])
     };
-    ((lane(0x243f_6a88_85a3_08d3, 0x9e37_79b9_7f4a_7c15) as u128) << 64)
-        | lane(0x1319_8a2e_0370_7344, 0xff51_afd7_ed55_8ccd) as u128
+    ((lane([
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+    ]) as u128)
+        << 64)
+        | lane([
+            0x082e_fa98_ec4e_6c89,
+            0x4528_21e6_38d0_1377,
+            0xbe54_66cf_34e9_0c6c,
+        ]) as u128
+}
+
+/// The full 128-bit product of two words, folded to 64 bits by xoring its halves.
+#[inline]
+fn fold(a: u64, b: u64) -> u64 {
+    let p = a as u128 * b as u128;
+    p as u64 ^ (p >> 64) as u64
 }
 
 /// A fingerprint of `sim` with no reduction: slots, workers and the dispatch order as they are.

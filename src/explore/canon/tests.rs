@@ -179,3 +179,34 @@ fn the_fast_fingerprint_equals_the_plain_one_on_every_state() {
         });
     }
 }
+
+/// `mix` avalanches: flipping any one input bit flips about half of the 128 output bits, for
+/// random inputs and for the small, structured words of real descriptions.
+#[test]
+fn mix_flips_about_half_the_bits_for_any_input_bit() {
+    let mut rng = crate::rng::SimRng::new(7);
+    for len in [4, 6, 7] {
+        for structured in [false, true] {
+            for bit in 0..len * 64 {
+                let mut flipped = 0;
+                let trials = 64;
+                for _ in 0..trials {
+                    let words: Vec<u64> = (0..len)
+                        .map(|_| match structured {
+                            false => rng.next_u64(),
+                            true => rng.next_u64() % 8,
+                        })
+                        .collect();
+                    let mut other = words.clone();
+                    other[bit / 64] ^= 1 << (bit % 64);
+                    flipped += (mix(&words) ^ mix(&other)).count_ones();
+                }
+                let mean = flipped as f64 / trials as f64;
+                assert!(
+                    (56.0..=72.0).contains(&mean),
+                    "len {len}, bit {bit}: {mean} bits flip on average"
+                );
+            }
+        }
+    }
+}
