@@ -1,8 +1,10 @@
 //! Compact state fingerprints for the explorer's visited set.
 //!
 //! A visited state is remembered by a 128-bit hash of its *canonical form* (hash compaction:
-//! 16 bytes a state; two different states collide with probability about 2^-128 per pair, so a
-//! search over a billion states has a collision chance below 10^-20).
+//! 16 bytes a state). With hashes that behave like random functions, two different states
+//! collide with probability about 2^-128 per pair, so a search over a billion states has a
+//! collision chance below 10^-20; the additive multiset hashing below keeps that property for
+//! random-like element hashes, but it is a hash, not a proof.
 //!
 //! # Symmetry reduction
 //! The canonical form forgets what does not change the future up to renaming:
@@ -10,8 +12,9 @@
 //!   records only its pool;
 //! - slot numbers, serial numbers and scheduling sequence numbers of task instances: the state
 //!   is described as a forest — each task with its type, step, status, its queue position if
-//!   queued, and the *sorted multiset* of its children's descriptions (children in a `then`
-//!   group are grouped under it). Instances of the same type at the same step with the same
+//!   queued, and the *multiset* of its children's descriptions, hashed as a wrapping sum of
+//!   their hashes so that no order enters it (children in a `then` group are grouped under
+//!   it). Instances of the same type at the same step with the same
 //!   waiting relations therefore describe identically and are interchangeable;
 //! - absolute time: timers are recorded relative to now (unless the scenario has a horizon);
 //! - the order of the current dispatch round, which only orders options, not outcomes.
