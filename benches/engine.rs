@@ -9,9 +9,9 @@
 //!
 //! Target (issue): at least 10 million events per second on one core.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qsim::engine::{simulate, Limits, Model, Observer};
@@ -19,9 +19,8 @@ use qsim::report::Stats;
 
 /// Loads `scenarios/NAME.toml` with `--set`-style overrides.
 fn model(name: &str, sets: &[&str]) -> Model {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    Model::new(qsim::scenario::load(&path, &sets).expect("fixture loads"))
+    Model::new(common::fixture(name, &sets))
 }
 
 /// One run with a fresh observer from `obs`; returns the number of events (choices).
@@ -59,10 +58,7 @@ fn engine(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config(20);
     targets = engine
 }
 criterion_main!(benches);

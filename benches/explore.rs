@@ -12,9 +12,9 @@
 //!
 //! Target (issue): at least 2 million states per second on one core.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qsim::explore::{explore, Budget, Reductions, Timing};
@@ -22,13 +22,12 @@ use qsim::Scenario;
 
 /// `scenarios/fanout.toml` with `w` workers and `p` parents each spawning `f` subtasks.
 fn fanout(w: u32, p: usize, f: u32) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fanout.toml");
     let sets = [
         format!("pool.default.workers={w}"),
         format!("arrival.0.at=[{}]", vec!["\"0s\""; p].join(",")),
         format!("task.main_task.steps=[{{spawn=\"subtask\",count={f}}},{{wait=\"children\"}}]"),
     ];
-    qsim::scenario::load(&path, &sets).expect("fixture loads")
+    common::fixture("fanout", &sets)
 }
 
 fn explore_states(c: &mut Criterion) {
@@ -59,10 +58,7 @@ fn explore_states(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config(10);
     targets = explore_states
 }
 criterion_main!(benches);

@@ -4,9 +4,9 @@
 //! Group `random`, throughput in runs. Target (issue): at least 100,000 runs per second on 2
 //! cores (set `RAYON_NUM_THREADS=1` to see one core).
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qsim::engine::Limits;
@@ -15,8 +15,7 @@ use qsim::explore::random::monte_carlo;
 const RUNS: u64 = 2000;
 
 fn random_runs(c: &mut Criterion) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fanout.toml");
-    let scenario = qsim::scenario::load(&path, &[]).expect("fixture loads");
+    let scenario = common::fixture("fanout", &[]);
     let mut group = c.benchmark_group("random");
     group.throughput(Throughput::Elements(RUNS));
     group.bench_function(BenchmarkId::new("monte_carlo", "fanout"), |b| {
@@ -27,10 +26,7 @@ fn random_runs(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config(20);
     targets = random_runs
 }
 criterion_main!(benches);
