@@ -188,7 +188,61 @@ pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: 
             }
             _ => true,
         });
+        drop_twin_choices(sim, out);
     }
+}
+
+/// Drops each choice that moves a *twin* of a task an earlier choice moves in the same way.
+///
+/// Two tasks are twins when they are held by workers of one pool and are interchangeable in
+/// the canonical form: the same parent (or both roots) and `then` group, the same type, step
+/// and status, no live children, and the same failed-child flag. Renaming one into the other
+/// (with their workers) maps the state to itself, so running one or finishing one's work
+/// leads to a state symmetric to doing it for the other: one of them is enough. The visited
+/// states are the same; only transitions that would end in a duplicate are saved (in a
+/// fan-out, the sibling subtasks that are working at the same time).
+fn drop_twin_choices(sim: &Simulation<'_>, out: &mut Vec<Choice>) {
+    let mut kept = 0;
+    for i in 0..out.len() {
+        let choice = out[i];
+        let twin_of_kept = twin_key(sim, choice)
+            .is_some_and(|key| out[..kept].iter().any(|&c| twin_key(sim, c) == Some(key)));
+        if !twin_of_kept {
+            out[kept] = choice;
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
+}
+
+/// What a choice does and to which task, as far as a twin of the task would not tell them
+/// apart (see [`drop_twin_choices`]); `None` for choices that are never dropped.
+fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<(u8, [u32; 6])> {
+    let (kind, task) = match choice {
+        Choice::Run(task) => (0, task),
+        Choice::Fire(entry) => match entry.timer {
+            Timer::WorkDone { task } => (1, task),
+            _ => return None,
+        },
+        Choice::Take(_) => return None,
+    };
+    let inst = sim.instance(task);
+    if inst.outstanding != 0 {
+        return None;
+    }
+    let worker = inst.status.worker()?;
+    let parent = inst.parent.and_then(|l| sim.resolve(l)).unwrap_or(u32::MAX);
+    Some((
+        kind,
+        [
+            sim.model.pool_of(worker) as u32,
+            parent,
+            inst.group,
+            inst.task as u32,
+            inst.pc,
+            inst.child_failed as u32,
+        ],
+    ))
 }
 
 /// Records what one choice did, to tell it as a sentence of a story.
