@@ -562,11 +562,17 @@ impl<'m> Simulation<'m> {
             Choice::Fire(e) => e.seq,
             _ => unreachable!("only fires are sorted"),
         });
-        out.extend(
-            (0..self.workers.len() as WorkerId)
-                .filter(|&w| self.can_take(w))
-                .map(Choice::Take),
-        );
+        for (p, pool) in self.scenario().pools.iter().enumerate() {
+            if !self.pool_can_take(p, pool) {
+                continue;
+            }
+            out.extend(
+                self.model
+                    .workers_of(p)
+                    .filter(|&w| self.workers[w as usize].is_none())
+                    .map(Choice::Take),
+            );
+        }
         if !self.mid_round {
             out.extend(runs);
         }
@@ -607,9 +613,8 @@ impl<'m> Simulation<'m> {
     }
 
     fn first_worker_that_can_take(&self) -> Option<WorkerId> {
-        let s = self.scenario();
-        for (p, pool) in s.pools.iter().enumerate() {
-            if self.pool_idle[p] == 0 || pool.queues.iter().all(|&q| self.queues[q].is_empty()) {
+        for (p, pool) in self.scenario().pools.iter().enumerate() {
+            if !self.pool_can_take(p, pool) {
                 continue;
             }
             return self
@@ -618,6 +623,11 @@ impl<'m> Simulation<'m> {
                 .find(|&w| self.workers[w as usize].is_none());
         }
         None
+    }
+
+    /// Whether pool `p` has an idle worker and some queue of it has a task.
+    fn pool_can_take(&self, p: PoolId, pool: &crate::scenario::Pool) -> bool {
+        self.pool_idle[p] != 0 && pool.queues.iter().any(|&q| !self.queues[q].is_empty())
     }
 
     /// Whether worker `w` is idle and some queue of its pool has a task.

@@ -4,7 +4,7 @@
 //! roadmap item and would live here as a capacity plus a list of blocked spawners.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::scenario::Discipline;
 
@@ -14,17 +14,54 @@ use super::InstanceId;
 #[derive(Debug)]
 pub enum TaskQueue {
     /// First in, first out: push at the back, take from the front.
-    Fifo(VecDeque<InstanceId>),
+    Fifo(Fifo),
     /// Last in, first out: push and take at the back.
     Lifo(Vec<InstanceId>),
     /// Highest priority first; among equals, lowest enqueue number first.
     Priority(BinaryHeap<(i32, Reverse<u64>, InstanceId)>),
 }
 
+/// A fifo queue as a vector and the index of its head: taking moves the head, and the taken
+/// prefix is dropped once it is at least half of the vector. Unlike a ring buffer, its queued
+/// tasks are one slice, so copying a queue (the explorer copies every queue of every state it
+/// branches from) is one `memcpy`.
+#[derive(Debug, Default)]
+pub struct Fifo {
+    items: Vec<InstanceId>,
+    head: usize,
+}
+
+impl Fifo {
+    fn queued(&self) -> &[InstanceId] {
+        &self.items[self.head..]
+    }
+
+    fn pop(&mut self) -> Option<InstanceId> {
+        let task = *self.items.get(self.head)?;
+        self.head += 1;
+        if self.head == self.items.len() {
+            self.items.clear();
+            self.head = 0;
+        } else if self.head >= 32 && self.head * 2 >= self.items.len() {
+            self.items.drain(..self.head);
+            self.head = 0;
+        }
+        Some(task)
+    }
+
+    /// This queue, made a copy of `source` (reusing its storage).
+    fn cloned_from(mut self, source: &Fifo) -> Fifo {
+        self.items.clear();
+        self.items.extend_from_slice(source.queued());
+        self.head = 0;
+        self
+    }
+}
+
 impl Clone for TaskQueue {
     fn clone(&self) -> Self {
         match self {
-            TaskQueue::Fifo(q) => TaskQueue::Fifo(q.clone()),
+            TaskQueue::Fifo(q) => TaskQueue::Fifo(Fifo::default().cloned_from(q)),
             TaskQueue::Lifo(q) => TaskQueue::Lifo(q.clone()),
             TaskQueue::Priority(q) => TaskQueue::Priority(q.clone()),
         }
@@ -33,7 +70,7 @@ impl Clone for TaskQueue {
     /// Reuses this queue's storage (the explorer recycles states).
     fn clone_from(&mut self, source: &Self) {
         match (self, source) {
-            (TaskQueue::Fifo(a), TaskQueue::Fifo(b)) => a.clone_from(b),
+            (TaskQueue::Fifo(a), TaskQueue::Fifo(b)) => *a = std::mem::take(a).cloned_from(b),
             (TaskQueue::Lifo(a), TaskQueue::Lifo(b)) => a.clone_from(b),
             (TaskQueue::Priority(a), TaskQueue::Priority(b)) => a.clone_from(b),
             (this, source) => *this = source.clone(),
@@ -45,7 +82,7 @@ impl TaskQueue {
     /// An empty queue with `discipline`.
     pub fn new(discipline: Discipline) -> TaskQueue {
         match discipline {
-            Discipline::Fifo => TaskQueue::Fifo(VecDeque::new()),
+            Discipline::Fifo => TaskQueue::Fifo(Fifo::default()),
             Discipline::Lifo => TaskQueue::Lifo(Vec::new()),
             Discipline::Priority => TaskQueue::Priority(BinaryHeap::new()),
         }
@@ -54,7 +91,7 @@ impl TaskQueue {
     /// Adds a task; `order` is a run-wide enqueue counter that breaks priority ties.
     pub fn push(&mut self, task: InstanceId, priority: i32, order: u64) {
         match self {
-            TaskQueue::Fifo(q) => q.push_back(task),
+            TaskQueue::Fifo(q) => q.items.push(task),
             TaskQueue::Lifo(q) => q.push(task),
             TaskQueue::Priority(q) => q.push((priority, Reverse(order), task)),
         }
@@ -63,7 +100,7 @@ impl TaskQueue {
     /// Takes the task a worker gets next.
     pub fn pop(&mut self) -> Option<InstanceId> {
         match self {
-            TaskQueue::Fifo(q) => q.pop_front(),
+            TaskQueue::Fifo(q) => q.pop(),
             TaskQueue::Lifo(q) => q.pop(),
             TaskQueue::Priority(q) => q.pop().map(|(_, _, t)| t),
         }
@@ -72,7 +109,7 @@ impl TaskQueue {
     /// Number of queued tasks.
     pub fn len(&self) -> usize {
         match self {
-            TaskQueue::Fifo(q) => q.len(),
+            TaskQueue::Fifo(q) => q.items.len() - q.head,
             TaskQueue::Lifo(q) => q.len(),
             TaskQueue::Priority(q) => q.len(),
         }
@@ -89,7 +126,7 @@ impl TaskQueue {
     #[inline]
     pub fn iter_in_order(&self) -> InOrder<'_> {
         match self {
-            TaskQueue::Fifo(q) => InOrder::Fifo(q.iter()),
+            TaskQueue::Fifo(q) => InOrder::Fifo(q.queued().iter()),
             TaskQueue::Lifo(q) => InOrder::Lifo(q.iter().rev()),
             TaskQueue::Priority(_) => InOrder::Priority(self.in_order().into_iter()),
         }
@@ -99,7 +136,7 @@ impl TaskQueue {
     /// explorer's canonical states, not for the run loop).
     pub fn in_order(&self) -> Vec<InstanceId> {
         match self {
-            TaskQueue::Fifo(q) => q.iter().copied().collect(),
+            TaskQueue::Fifo(q) => q.queued().to_vec(),
             TaskQueue::Lifo(q) => q.iter().rev().copied().collect(),
             TaskQueue::Priority(q) => {
                 let mut items: Vec<_> = q.iter().copied().collect();
@@ -114,7 +151,7 @@ impl TaskQueue {
 /// [`TaskQueue::iter_in_order`].
 pub enum InOrder<'a> {
     /// A fifo queue, front first.
-    Fifo(std::collections::vec_deque::Iter<'a, InstanceId>),
+    Fifo(std::slice::Iter<'a, InstanceId>),
     /// A lifo queue, top first.
     Lifo(std::iter::Rev<std::slice::Iter<'a, InstanceId>>),
     /// A priority queue, sorted into a new vector.
