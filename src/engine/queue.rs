@@ -179,6 +179,35 @@ mod tests {
         std::iter::from_fn(|| q.pop()).collect()
     }
 
+    /// The fifo queue's head index and compaction against the standard ring buffer, over a
+    /// long pseudo-random mix of pushes, takes and copies (copies restart from index 0).
+    #[test]
+    fn fifo_matches_a_ring_buffer() {
+        use std::collections::VecDeque;
+        let mut fifo = TaskQueue::new(Discipline::Fifo);
+        let mut reference = VecDeque::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for step in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 7 {
+                0..=2 => {
+                    fifo.push(step, 0, step as u64);
+                    reference.push_back(step);
+                }
+                3..=5 => assert_eq!(fifo.pop(), reference.pop_front()),
+                _ => {
+                    let mut copy = TaskQueue::new(Discipline::Fifo);
+                    copy.clone_from(&fifo);
+                    fifo = if x % 2 == 0 { copy } else { fifo.clone() };
+                }
+            }
+            assert_eq!(fifo.len(), reference.len());
+            assert!(fifo.iter_in_order().eq(reference.iter().copied()));
+        }
+    }
+
     #[test]
     fn disciplines_give_tasks_out_in_their_order() {
         let pushes = [(0, 0), (1, 5), (2, 5), (3, 1)];
