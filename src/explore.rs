@@ -24,8 +24,9 @@
 //!
 //! # Reductions
 //! - *Symmetry* ([`canon`]): states equal up to renaming workers of a pool, or task instances
-//!   with the same type, step and waiting relations, are visited once; and only the lowest idle
-//!   worker of a pool is offered a task (any other would lead to a symmetric state).
+//!   with the same type, step and waiting relations, are visited once; only the lowest idle
+//!   worker of a pool is offered a task, and only the first of twin tasks is offered a move
+//!   (any other would lead to a symmetric state, so to a duplicate).
 //! - *Partial order*: a choice that touches nothing but its own task — a task starting `work`
 //!   right after being taken, or finishing one `work` step only to start another — commutes
 //!   with every other choice and cannot be disabled by any. When one is enabled it is explored
@@ -81,7 +82,8 @@ impl Timing {
 /// Which reductions the exhaustive search uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reductions {
-    /// Symmetry reduction (canonical states, one idle worker per pool offered).
+    /// Symmetry reduction (canonical states; one idle worker per pool and one of twin tasks
+    /// offered a move).
     pub symmetry: bool,
     /// Partial-order reduction (local choices explored alone).
     pub partial_order: bool,

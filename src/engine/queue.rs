@@ -200,7 +200,11 @@ mod tests {
                 _ => {
                     let mut copy = TaskQueue::new(Discipline::Fifo);
                     copy.clone_from(&fifo);
-                    fifo = if x % 2 == 0 { copy } else { fifo.clone() };
+                    fifo = if x.is_multiple_of(2) {
+                        copy
+                    } else {
+                        fifo.clone()
+                    };
                 }
             }
             assert_eq!(fifo.len(), reference.len());
