@@ -204,22 +204,23 @@ pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: 
 /// states are the same; only transitions that would end in a duplicate are saved (in a
 /// fan-out, the sibling subtasks that are working at the same time).
 fn drop_twin_choices(sim: &Simulation<'_>, out: &mut Vec<Choice>) {
-    let mut kept = 0;
-    for i in 0..out.len() {
-        let choice = out[i];
-        let twin_of_kept = twin_key(sim, choice)
-            .is_some_and(|key| out[..kept].iter().any(|&c| twin_key(sim, c) == Some(key)));
-        if !twin_of_kept {
-            out[kept] = choice;
-            kept += 1;
+    let mut keys: smallvec::SmallVec<[TwinKey; 8]> = smallvec::SmallVec::new();
+    out.retain(|&choice| match twin_key(sim, choice) {
+        Some(key) if keys.contains(&key) => false,
+        Some(key) => {
+            keys.push(key);
+            true
         }
-    }
-    out.truncate(kept);
+        None => true,
+    });
 }
+
+/// See [`twin_key`].
+type TwinKey = (u8, [u32; 6]);
 
 /// What a choice does and to which task, as far as a twin of the task would not tell them
 /// apart (see [`drop_twin_choices`]); `None` for choices that are never dropped.
-fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<(u8, [u32; 6])> {
+fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<TwinKey> {
     let (kind, task) = match choice {
         Choice::Run(task) => (0, task),
         Choice::Fire(entry) => match entry.timer {

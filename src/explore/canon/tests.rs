@@ -210,3 +210,43 @@ fn mix_flips_about_half_the_bits_for_any_input_bit() {
         }
     }
 }
+
+/// Time per fingerprint over the states of a larger fan-out (W=8, P=7, fan-out 3), for
+/// working on [`Canon::fingerprint`]: `cargo test --release --lib fingerprint_cost -- --ignored
+/// --nocapture`. Speed is measured by the criterion benches; this only isolates one function.
+#[test]
+#[ignore]
+fn fingerprint_cost() {
+    let model = Model::new(fanout(8, 7, 3).with_any_timing());
+    let mut canon = Canon::default();
+    let mut start = Simulation::new(&model);
+    settle(&mut start);
+    let mut seen = std::collections::HashSet::new();
+    let mut all = Vec::new();
+    let mut frontier = std::collections::VecDeque::from([start]);
+    while let Some(sim) = frontier.pop_front() {
+        for c in explored_options(&sim, Reductions::ALL) {
+            let mut next = sim.clone();
+            next.apply(c, &mut ());
+            if settle(&mut next) && seen.insert(canon.fingerprint(&next)) {
+                frontier.push_back(next.clone());
+            }
+            all.push(next);
+        }
+    }
+    // A sample small enough to stay in cache, as the state just built is in the search.
+    let sample: Vec<_> = all.iter().step_by(64).collect();
+    const ROUNDS: usize = 2000;
+    let started = std::time::Instant::now();
+    let mut x = 0u128;
+    for _ in 0..ROUNDS {
+        for sim in &sample {
+            x = x.wrapping_add(canon.fingerprint(sim));
+        }
+    }
+    let per = started.elapsed().as_nanos() as f64 / (ROUNDS * sample.len()) as f64;
+    println!(
+        "{} states, {per:.1} ns per fingerprint ({x:x})",
+        sample.len()
+    );
+}
