@@ -40,6 +40,7 @@ pub mod exhaustive;
 pub mod minimize;
 pub mod random;
 pub mod replay;
+mod step;
 
 use serde::{Deserialize, Serialize};
 

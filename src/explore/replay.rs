@@ -1,8 +1,15 @@
 //! Replaying a schedule: the chooser that follows it, and the story it tells.
+//!
+//! Every step is parsed once into a `ScheduleStep` and matched against the options
+//! structurally (module `step`): no label is formatted unless a step does not fit. `follow` is
+//! the loop shared by [`tell`], which tells each step as a sentence, and minimisation, which
+//! only needs to know whether and when the steps deadlock, and so formats nothing.
 
+use crate::engine::wait_for::stuck_set;
 use crate::engine::{Choice, Chooser, Deadlock, Model, Simulation};
 
-use super::{apply_and_tell, label, settle};
+use super::settle;
+use super::step::{find, not_possible, position, ScheduleStep};
 
 /// A chooser that follows a schedule's labels, then the canonical rule once they run out.
 ///
@@ -37,7 +44,8 @@ impl Chooser for Replay {
         let Some(wanted) = self.steps.get(self.next) else {
             return Some(0);
         };
-        match find(sim, options, wanted) {
+        let step = ScheduleStep::parse(sim.model, wanted);
+        match find(sim, options, step, wanted) {
             Ok(i) => {
                 self.next += 1;
                 Some(i)
@@ -48,16 +56,6 @@ impl Chooser for Replay {
             }
         }
     }
-}
-
-fn find(sim: &Simulation<'_>, options: &[Choice], wanted: &str) -> Result<usize, String> {
-    let labels: Vec<String> = options.iter().map(|&c| label(sim, c)).collect();
-    labels.iter().position(|l| l == wanted).ok_or_else(|| {
-        format!(
-            "\"{wanted}\" is not possible here (possible: {})",
-            labels.join(", ")
-        )
-    })
 }
 
 /// What following a schedule exactly did.
@@ -73,26 +71,90 @@ pub struct Told {
 /// stopping at the first deadlock. Fails if a step is not possible at its point.
 pub fn tell(model: &Model, steps: &[String]) -> Result<Told, String> {
     let mut sim = Simulation::new(model);
+    let mut options = Vec::new();
     let mut lines = Vec::with_capacity(steps.len());
-    for (n, wanted) in steps.iter().enumerate() {
-        if !settle(&mut sim) {
-            return Err(format!(
-                "step {}: \"{wanted}\" comes after the run has ended",
-                n + 1
-            ));
+    let parsed = steps.iter().map(|s| ScheduleStep::parse(model, s));
+    let followed = follow(&mut sim, parsed, &mut options, |sim, choice| {
+        lines.push(super::apply_and_tell(sim, choice));
+    })
+    .map_err(|misfit| misfit.explain(&sim, &options, steps))?;
+    let deadlock = if followed.deadlocked {
+        sim.deadlock()
+    } else {
+        None
+    };
+    Ok(Told { lines, deadlock })
+}
+
+/// How far [`follow`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Followed {
+    /// Steps followed (all of them, unless a deadlock came first).
+    pub steps: usize,
+    /// Whether the last step followed formed a deadlock.
+    pub deadlocked: bool,
+}
+
+/// Why [`follow`] could not follow a step (numbered from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Misfit {
+    /// The run had ended before this step.
+    AfterTheEnd(usize),
+    /// This step names none of the options.
+    NotPossible(usize),
+}
+
+impl Misfit {
+    /// The error message, for a misfit of `steps` that left `sim` and its `options` where it
+    /// happened.
+    fn explain(self, sim: &Simulation<'_>, options: &[Choice], steps: &[String]) -> String {
+        match self {
+            Misfit::AfterTheEnd(n) => format!(
+                "step {}: \"{}\" comes after the run has ended",
+                n + 1,
+                steps[n]
+            ),
+            Misfit::NotPossible(n) => {
+                format!("step {}: {}", n + 1, not_possible(sim, options, &steps[n]))
+            }
         }
-        let options = sim.options();
-        let i = find(&sim, &options, wanted).map_err(|e| format!("step {}: {e}", n + 1))?;
-        lines.push(apply_and_tell(&mut sim, options[i]));
-        if let Some(d) = sim.deadlock() {
-            return Ok(Told {
-                lines,
-                deadlock: Some(d),
+    }
+}
+
+/// Follows `steps` exactly from `sim`'s state, letting `apply` perform each chosen option, and
+/// stops at the first deadlock. `options` is a reused buffer; on a misfit it holds the options
+/// `sim` had at that point.
+pub(crate) fn follow<'m>(
+    sim: &mut Simulation<'m>,
+    steps: impl IntoIterator<Item = Option<ScheduleStep>>,
+    options: &mut Vec<Choice>,
+    mut apply: impl FnMut(&mut Simulation<'m>, Choice),
+) -> Result<Followed, Misfit> {
+    let mut followed = 0;
+    for step in steps {
+        if !settle(sim) {
+            return Err(Misfit::AfterTheEnd(followed));
+        }
+        sim.options_into(options);
+        let Some(i) = position(sim, options, step) else {
+            return Err(Misfit::NotPossible(followed));
+        };
+        apply(sim, options[i]);
+        followed += 1;
+        if is_deadlocked(sim) {
+            return Ok(Followed {
+                steps: followed,
+                deadlocked: true,
             });
         }
     }
-    Ok(Told {
-        lines,
-        deadlock: None,
+    Ok(Followed {
+        steps: followed,
+        deadlocked: false,
     })
+}
+
+/// Whether `sim` is deadlocked: [`Simulation::deadlock`] without explaining it.
+fn is_deadlocked(sim: &Simulation<'_>) -> bool {
+    sim.may_be_deadlocked() && stuck_set(sim).contains(&true)
 }

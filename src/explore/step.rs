@@ -1,0 +1,161 @@
+//! A schedule's step, parsed once: matching it against the options formats nothing.
+//!
+//! # Why
+//! A schedule names each choice by its label (`take default/1`, see
+//! [`Schedule`](super::Schedule)). Following one used to format the label of every option at
+//! every step and compare strings; minimising a schedule replays it O(n²) times, so that
+//! formatting dominated the whole exploration of small searches. Here a label is parsed once,
+//! its names resolved against the scenario, into a [`ScheduleStep`] of indices that is
+//! compared with each [`Choice`] directly. Labels are formatted only to explain a step that
+//! does not fit.
+//!
+//! # Exactly the labels of [`label`]
+//! A step matches a choice exactly when the choice's label is the step's text, so following a
+//! schedule picks the same options as comparing strings did. Hence the parse is strict: numbers
+//! in plain decimal as `format!` writes them (`arrival 00` names nothing), and since a name may
+//! contain any character, `type#serial` is split at the *last* `#` and `pool/index` at the last
+//! `/` (the number after them contains neither). A text that does not parse, or names a task
+//! type, pool, worker or stream the scenario does not have, is `None`: it matches no option.
+
+use crate::engine::agenda::Timer;
+use crate::engine::{Choice, InstanceId, Model, Simulation, WorkerId};
+use crate::scenario::TaskId;
+
+use super::label;
+
+/// One parsed schedule step: what a label names, as indices into the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScheduleStep {
+    /// `arrival STREAM`: the next arrival of that stream.
+    Arrival(u32),
+    /// `take POOL/INDEX`: that worker takes the next task.
+    Take(WorkerId),
+    /// `run TYPE#SERIAL`: a task just taken runs its steps.
+    Run(TaskName),
+    /// `done TYPE#SERIAL`: a task's work finishes.
+    Done(TaskName),
+    /// `timeout TYPE#SERIAL`: a task's wait times out.
+    Timeout(TaskName),
+}
+
+/// A task instance as a label names it: its type and its serial among that type's instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskName {
+    task: TaskId,
+    serial: u32,
+}
+
+impl ScheduleStep {
+    /// The step `text` names in `model`, or `None` if it names nothing there.
+    pub(crate) fn parse(model: &Model, text: &str) -> Option<ScheduleStep> {
+        let (verb, rest) = text.split_once(' ')?;
+        match verb {
+            "arrival" => arrival(model, rest).map(ScheduleStep::Arrival),
+            "take" => worker(model, rest).map(ScheduleStep::Take),
+            "run" => task(model, rest).map(ScheduleStep::Run),
+            "done" => task(model, rest).map(ScheduleStep::Done),
+            "timeout" => task(model, rest).map(ScheduleStep::Timeout),
+            _ => None,
+        }
+    }
+
+    /// Whether `choice`, one of `sim`'s options, is the one this step names.
+    pub(crate) fn matches(self, sim: &Simulation<'_>, choice: Choice) -> bool {
+        match (self, choice) {
+            (ScheduleStep::Arrival(s), Choice::Fire(e)) => e.timer == Timer::Arrival { stream: s },
+            (ScheduleStep::Take(w), Choice::Take(v)) => w == v,
+            (ScheduleStep::Run(name), Choice::Run(t)) => name.is(sim, t),
+            (ScheduleStep::Done(name), Choice::Fire(e)) => match e.timer {
+                Timer::WorkDone { task } => name.is(sim, task),
+                _ => false,
+            },
+            (ScheduleStep::Timeout(name), Choice::Fire(e)) => match e.timer {
+                Timer::Timeout { task, .. } => name.is(sim, task),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Every step of `steps`, parsed.
+pub(crate) fn parse_all(model: &Model, steps: &[String]) -> Vec<Option<ScheduleStep>> {
+    steps
+        .iter()
+        .map(|s| ScheduleStep::parse(model, s))
+        .collect()
+}
+
+impl TaskName {
+    /// Whether instance `id` of `sim` has this name.
+    fn is(self, sim: &Simulation<'_>, id: InstanceId) -> bool {
+        let inst = sim.instance(id);
+        inst.task == self.task && inst.serial == self.serial
+    }
+}
+
+/// The position of the first of `options` that `step` names, if any.
+pub(crate) fn position(
+    sim: &Simulation<'_>,
+    options: &[Choice],
+    step: Option<ScheduleStep>,
+) -> Option<usize> {
+    step.and_then(|s| options.iter().position(|&c| s.matches(sim, c)))
+}
+
+/// The position of the option `step` names (`text` is its label), or why there is none.
+pub(crate) fn find(
+    sim: &Simulation<'_>,
+    options: &[Choice],
+    step: Option<ScheduleStep>,
+    text: &str,
+) -> Result<usize, String> {
+    position(sim, options, step).ok_or_else(|| not_possible(sim, options, text))
+}
+
+/// The error for a step `text` that names none of `options`.
+pub(crate) fn not_possible(sim: &Simulation<'_>, options: &[Choice], text: &str) -> String {
+    let labels: Vec<String> = options.iter().map(|&c| label(sim, c)).collect();
+    format!(
+        "\"{text}\" is not possible here (possible: {})",
+        labels.join(", ")
+    )
+}
+
+/// `STREAM` of `arrival STREAM`, if the scenario has that stream.
+fn arrival(model: &Model, text: &str) -> Option<u32> {
+    number(text).filter(|&s| (s as usize) < model.scenario.arrivals.len())
+}
+
+/// The worker named `POOL/INDEX` (INDEX 1-based within the pool).
+fn worker(model: &Model, text: &str) -> Option<WorkerId> {
+    let (pool, index) = text.rsplit_once('/')?;
+    let workers = model.workers_of(model.scenario.pool_id(pool)?);
+    let index = number(index)?.checked_sub(1)?;
+    workers
+        .start
+        .checked_add(index)
+        .filter(|w| workers.contains(w))
+}
+
+/// The task instance named `TYPE#SERIAL`.
+fn task(model: &Model, text: &str) -> Option<TaskName> {
+    let (name, serial) = text.rsplit_once('#')?;
+    Some(TaskName {
+        task: model.scenario.task_id(name)?,
+        serial: number(serial)?,
+    })
+}
+
+/// A `u32` written exactly as `format!` writes it: decimal digits, no sign, no leading zero.
+fn number(text: &str) -> Option<u32> {
+    let plain = text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    if plain {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
