@@ -696,6 +696,12 @@ impl<'m> Simulation<'m> {
         wait_for::find(self)
     }
 
+    /// Whether the current state is deadlocked: [`deadlock`](Self::deadlock) without building
+    /// the explanation (for searches and Monte Carlo runs that only count deadlocks).
+    pub fn is_deadlocked(&self) -> bool {
+        self.may_be_deadlocked() && wait_for::stuck_set(self).contains(&true)
+    }
+
     /// Constant-time necessary condition for a deadlock: some pool has every worker held by a
     /// task waiting without a timeout.
     pub fn may_be_deadlocked(&self) -> bool {
@@ -1106,7 +1112,7 @@ pub fn run_to_end<C: Chooser, O: Observer>(
                 if sim.live > limits.max_tasks {
                     return End::TaskLimit;
                 }
-                if sim.may_be_deadlocked() && wait_for::stuck_set(sim).contains(&true) {
+                if sim.is_deadlocked() {
                     return End::Deadlock;
                 }
             }

@@ -310,7 +310,7 @@ pub fn explore(
             };
             child.apply(choice, &mut ());
             stats.transitions += 1;
-            if child.may_be_deadlocked() && child.deadlock().is_some() {
+            if child.is_deadlocked() {
                 let mut path = paths.choices(node);
                 path.push(i as u32);
                 stats.depth = depth + 1;
@@ -419,7 +419,7 @@ fn deadlock_verdict(
         let choice = options[i as usize];
         steps.push(label(&sim, choice));
         sim.apply(choice, &mut ());
-        if sim.deadlock().is_some() {
+        if sim.is_deadlocked() {
             break;
         }
         settle(&mut sim);

@@ -5,7 +5,6 @@
 //! the loop shared by [`tell`], which tells each step as a sentence, and minimisation, which
 //! only needs to know whether and when the steps deadlock, and so formats nothing.
 
-use crate::engine::wait_for::stuck_set;
 use crate::engine::{Choice, Chooser, Deadlock, Model, Simulation};
 
 use super::settle;
@@ -141,7 +140,7 @@ pub(crate) fn follow<'m>(
         };
         apply(sim, options[i]);
         followed += 1;
-        if is_deadlocked(sim) {
+        if sim.is_deadlocked() {
             return Ok(Followed {
                 steps: followed,
                 deadlocked: true,
@@ -152,9 +151,4 @@ pub(crate) fn follow<'m>(
         steps: followed,
         deadlocked: false,
     })
-}
-
-/// Whether `sim` is deadlocked: [`Simulation::deadlock`] without explaining it.
-fn is_deadlocked(sim: &Simulation<'_>) -> bool {
-    sim.may_be_deadlocked() && stuck_set(sim).contains(&true)
 }
