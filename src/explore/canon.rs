@@ -121,8 +121,8 @@ pub struct Canon {
     arrivals: Vec<(u32, u64)>,
     groups: Vec<GroupSum>,
     words: Vec<u64>,
-    /// Hashes of queued tasks by (type, queue, position), for positions below
-    /// [`LEAF_POSITIONS`]; 0 until computed.
+    /// Hashes of fresh queued tasks by (type, queue, position), for positions below
+    /// [`LEAF_POSITIONS`].
     leaves: Vec<u128>,
 }
 
@@ -142,18 +142,7 @@ impl Canon {
         self.slots.resize(roots + 1, Slot::EMPTY);
         self.groups.clear();
         self.arrivals.clear();
-        for e in sim.agenda().iter() {
-            let task = match e.timer {
-                Timer::Arrival { stream } => {
-                    self.arrivals.push((stream, e.time - now));
-                    continue;
-                }
-                Timer::WorkDone { task } => task,
-                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
-                Timer::Timeout { .. } => continue,
-            };
-            self.slots[held_by(sim, task)].timer_left = e.time - now;
-        }
+        self.read_timers(sim, now);
         // Held tasks: where each goes, and how many held children each waits for.
         for (w, &held) in workers.iter().enumerate() {
             if let Some(task) = held {
@@ -164,58 +153,8 @@ impl Canon {
                 }
             }
         }
-        // Queued tasks, from the queues (so their positions come for free). Siblings are
-        // usually queued together, so the last parent's container is remembered.
-        let queues = sim.scenario().queues.len();
-        let table = sim.scenario().tasks.len() * queues * LEAF_POSITIONS;
-        if self.leaves.len() < table {
-            self.leaves.resize(table, 0);
-        }
-        let mut last_parent = None;
-        let mut last_container = roots;
-        for q in 0..queues {
-            for (position, task) in sim.queue(q).iter_in_order().enumerate() {
-                let inst = sim.instance(task);
-                let h = self.queued_leaf(inst, q, position as u64, queues);
-                let c = if inst.parent == last_parent {
-                    last_container
-                } else {
-                    last_parent = inst.parent;
-                    last_container = container_of(sim, task, roots);
-                    last_container
-                };
-                self.add(c, inst.group, h);
-            }
-        }
-        // Held tasks, bottom-up: from each held task with no held child, up the chain of its
-        // ancestors as far as each has every held child described. A described worker's count
-        // becomes `DONE`, so that the scan does not describe it again.
-        for (w, &held) in workers.iter().enumerate() {
-            let Some(mut task) = held else { continue };
-            if self.slots[w].pending != 0 {
-                continue;
-            }
-            let mut w = w;
-            loop {
-                let inst = sim.instance(task);
-                let slot = &mut self.slots[w];
-                slot.pending = DONE;
-                let own = *slot;
-                let h = self.held_node(sim, inst, w, own);
-                let c = own.container as usize;
-                self.add(c, inst.group, h);
-                if c == roots {
-                    break;
-                }
-                let parent = &mut self.slots[c];
-                parent.pending -= 1;
-                if parent.pending != 0 {
-                    break;
-                }
-                w = c;
-                task = workers[w].expect("a container worker holds a task");
-            }
-        }
+        self.add_queued(sim, roots);
+        self.add_held(sim, roots);
         let total = self.finish(sim, roots);
         let mut words = std::mem::take(&mut self.words);
         words.clear();
@@ -233,13 +172,107 @@ impl Canon {
         h
     }
 
-    /// Adds a subtree hash to container `c`: to its multiset directly, or, for a member of a
-    /// `then` group, to the group's sum (the group joins the multiset in [`Canon::finish`]).
-    fn add(&mut self, c: Container, group: u32, h: u128) {
-        if group == NONE {
-            self.slots[c].children.add(h);
+    /// Pending timers: arrivals (kept apart, by stream) and the time left on each held task's
+    /// work or wait.
+    #[inline]
+    fn read_timers(&mut self, sim: &Simulation<'_>, now: u64) {
+        for e in sim.agenda().iter() {
+            let task = match e.timer {
+                Timer::Arrival { stream } => {
+                    self.arrivals.push((stream, e.time - now));
+                    continue;
+                }
+                Timer::WorkDone { task } => task,
+                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
+                Timer::Timeout { .. } => continue,
+            };
+            self.slots[held_by(sim, task)].timer_left = e.time - now;
+        }
+    }
+
+    /// Queued tasks, from the queues (so their positions come for free). Siblings are usually
+    /// queued together, so the last parent's container is remembered.
+    #[inline]
+    fn add_queued(&mut self, sim: &Simulation<'_>, roots: Container) {
+        let queues = sim.scenario().queues.len();
+        self.fill_leaves(sim.scenario().tasks.len(), queues);
+        let mut last_parent = None;
+        let mut last_container = roots;
+        for q in 0..queues {
+            for (position, task) in sim.queue(q).iter_in_order().enumerate() {
+                let inst = sim.instance(task);
+                let h = self.queued_leaf(inst, q, position, queues);
+                if inst.parent != last_parent {
+                    last_parent = inst.parent;
+                    last_container = container_of(sim, task, roots);
+                }
+                if inst.group == NONE {
+                    self.slots[last_container].children.add(h);
+                } else {
+                    self.add_to_group(last_container, inst.group, h);
+                }
+            }
+        }
+    }
+
+    /// Held tasks, bottom-up: from each held task with no held child, up the chain of its
+    /// ancestors as far as each has every held child described. A described worker's count
+    /// becomes `DONE`, so that the scan does not describe it again.
+    #[inline]
+    fn add_held(&mut self, sim: &Simulation<'_>, roots: Container) {
+        let workers = sim.workers();
+        for (first, &held) in workers.iter().enumerate() {
+            let Some(mut task) = held else { continue };
+            if self.slots[first].pending != 0 {
+                continue;
+            }
+            let mut w = first;
+            loop {
+                let inst = sim.instance(task);
+                let slot = &mut self.slots[w];
+                slot.pending = DONE;
+                let (children, timer_left, c) =
+                    (slot.children, slot.timer_left, slot.container as usize);
+                let children = self.with_groups(sim, w, children);
+                let h = held_node(sim, inst, w, timer_left, children);
+                if inst.group != NONE {
+                    self.add_to_group(c, inst.group, h);
+                } else {
+                    self.slots[c].children.add(h);
+                }
+                if c == roots {
+                    break;
+                }
+                let parent = &mut self.slots[c];
+                parent.pending -= 1;
+                if parent.pending != 0 {
+                    break;
+                }
+                w = c;
+                task = workers[w].expect("a container worker holds a task");
+            }
+        }
+    }
+
+    /// Fills the table of queued leaves' hashes for `tasks` task types and `queues` queues.
+    fn fill_leaves(&mut self, tasks: usize, queues: usize) {
+        let table = tasks * queues * LEAF_POSITIONS;
+        if self.leaves.len() >= table {
             return;
         }
+        self.leaves = (0..table)
+            .map(|i| {
+                let position = (i % LEAF_POSITIONS) as u64;
+                let q = (i / LEAF_POSITIONS % queues) as u64;
+                let task = (i / LEAF_POSITIONS / queues) as u64;
+                node_hash(task, 1, q << 32 | position, u64::MAX, 0, 0)
+            })
+            .collect();
+    }
+
+    /// Adds `h` to the sum of `group`, a `then` group of container `c` (the group joins the
+    /// multiset in [`Canon::finish`]).
+    fn add_to_group(&mut self, c: Container, group: u32, h: u128) {
         match self.groups.iter_mut().find(|g| g.group == group) {
             Some(g) => g.members.add(h),
             None => self.groups.push(GroupSum {
@@ -287,52 +320,51 @@ impl Canon {
         set
     }
 
-    /// Hash of the task `inst` held by worker `w`, whose slot is `slot`, and everything below
-    /// it (every child of it has been added to container `w`).
-    #[inline]
-    fn held_node(&mut self, sim: &Simulation<'_>, inst: &Instance, w: usize, slot: Slot) -> u128 {
-        let children = self.with_groups(sim, w, slot.children);
-        let pool = sim.model.pool_of(w as u32) as u64;
-        let kind = match inst.status {
-            Status::Taken(_) => 2,
-            Status::Working(_) => 3,
-            Status::Waiting { timed, .. } => 4 + timed as u64,
-            Status::Free | Status::Queued(_) => unreachable!("a held task holds its worker"),
-        };
-        node_hash(
-            inst.task as u64 | (inst.pc as u64) << 32,
-            kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
-            pool,
-            slot.timer_left,
-            children.count,
-            children.sum,
-        )
-    }
-
     /// The hash of a task waiting in queue `q` at `position`. Such a task has not run, so it
     /// is a leaf with no timer whose description is its type, queue and position alone — and
     /// most tasks of a state are such leaves, so their hashes come from a table.
     #[inline]
-    fn queued_leaf(&mut self, inst: &Instance, q: usize, position: u64, queues: usize) -> u128 {
-        let detail = ((q as u64) << 32) | position;
+    fn queued_leaf(&self, inst: &Instance, q: usize, position: usize, queues: usize) -> u128 {
         let fresh = inst.pc == 0 && inst.outstanding == 0 && !inst.child_failed;
-        if !fresh || position >= LEAF_POSITIONS as u64 {
-            return node_hash(
-                inst.task as u64 | (inst.pc as u64) << 32,
-                1 | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
-                detail,
-                u64::MAX,
-                0,
-                0,
-            );
+        if fresh && position < LEAF_POSITIONS {
+            return self.leaves[(inst.task * queues + q) * LEAF_POSITIONS + position];
         }
-        let index = (inst.task * queues + q) * LEAF_POSITIONS + position as usize;
-        let leaf = &mut self.leaves[index];
-        if *leaf == 0 {
-            *leaf = node_hash(inst.task as u64, 1, detail, u64::MAX, 0, 0);
-        }
-        *leaf
+        node_hash(
+            inst.task as u64 | (inst.pc as u64) << 32,
+            1 | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
+            (q as u64) << 32 | position as u64,
+            u64::MAX,
+            0,
+            0,
+        )
     }
+}
+
+/// Hash of the task `inst` held by worker `w`, with `timer_left` on its timer and the multiset
+/// of its children's descriptions `children`.
+#[inline]
+fn held_node(
+    sim: &Simulation<'_>,
+    inst: &Instance,
+    w: usize,
+    timer_left: u64,
+    children: Multiset,
+) -> u128 {
+    let pool = sim.model.pool_of(w as u32) as u64;
+    let kind = match inst.status {
+        Status::Taken(_) => 2,
+        Status::Working(_) => 3,
+        Status::Waiting { timed, .. } => 4 + timed as u64,
+        Status::Free | Status::Queued(_) => unreachable!("a held task holds its worker"),
+    };
+    node_hash(
+        inst.task as u64 | (inst.pc as u64) << 32,
+        kind | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
+        pool,
+        timer_left,
+        children.count,
+        children.sum,
+    )
 }
 
 /// The worker holding `task` (a task with a timer is working or waiting).

@@ -236,15 +236,19 @@ fn fingerprint_cost() {
     }
     // A sample small enough to stay in cache, as the state just built is in the search.
     let sample: Vec<_> = all.iter().step_by(64).collect();
-    const ROUNDS: usize = 2000;
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2000);
+    let queued: usize = sample.iter().map(|s| s.queue(0).len()).sum();
+    let held: usize = sample.iter().map(|s| s.workers().iter().flatten().count()).sum();
+    let agenda: usize = sample.iter().map(|s| s.agenda().len()).sum();
+    println!("avg queued {:.2} held {:.2} agenda {:.2}", queued as f64 / sample.len() as f64, held as f64 / sample.len() as f64, agenda as f64 / sample.len() as f64);
     let started = std::time::Instant::now();
     let mut x = 0u128;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         for sim in &sample {
             x = x.wrapping_add(canon.fingerprint(sim));
         }
     }
-    let per = started.elapsed().as_nanos() as f64 / (ROUNDS * sample.len()) as f64;
+    let per = started.elapsed().as_nanos() as f64 / (rounds * sample.len()) as f64;
     println!(
         "{} states, {per:.1} ns per fingerprint ({x:x})",
         sample.len()
