@@ -426,10 +426,8 @@ fn deadlock_verdict(
     }
     let found_steps = steps.len();
     let steps = super::minimize::minimize(model, steps);
-    let told = super::replay::tell(model, &steps).expect("a minimised schedule replays");
-    let deadlock = told
-        .deadlock
-        .expect("a minimised schedule ends in a deadlock");
+    let deadlock = super::replay::deadlock_reached(model, &steps)
+        .expect("a minimised schedule replays to a deadlock");
     Verdict::Deadlock {
         schedule: Schedule {
             scenario: scenario.name.clone(),

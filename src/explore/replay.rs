@@ -85,6 +85,18 @@ pub fn tell(model: &Model, steps: &[String]) -> Result<Told, String> {
     Ok(Told { lines, deadlock })
 }
 
+/// The deadlock that following `steps` exactly ends in, if it does: [`tell`] without the story
+/// (the explorer's search only needs the explanation of the schedule it found).
+pub(crate) fn deadlock_reached(model: &Model, steps: &[String]) -> Option<Deadlock> {
+    let mut sim = Simulation::new(model);
+    let parsed = steps.iter().map(|s| ScheduleStep::parse(model, s));
+    let followed = follow(&mut sim, parsed, &mut Vec::new(), |sim, choice| {
+        sim.apply(choice, &mut ())
+    })
+    .ok()?;
+    followed.deadlocked.then(|| sim.deadlock()).flatten()
+}
+
 /// How far [`follow`] went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Followed {
