@@ -27,7 +27,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Instance, InstanceId, Simulation, Status};
+use crate::engine::{Instance, InstanceId, Link, Simulation, Status};
 
 /// A 128-bit fingerprint of a state.
 pub type Fingerprint = u128;
@@ -192,33 +192,53 @@ impl Canon {
 
     /// Queued tasks, from the queues (so their positions come for free). Siblings are usually
     /// queued together, so the last parent's container is remembered.
-    #[inline]
+    #[inline(never)]
     fn add_queued(&mut self, sim: &Simulation<'_>, roots: Container) {
         let queues = sim.scenario().queues.len();
         self.fill_leaves(sim.scenario().tasks.len(), queues);
-        let mut last_parent = None;
-        let mut last_container = roots;
+        let mut last = (None, roots);
         for q in 0..queues {
-            for (position, task) in sim.queue(q).iter_in_order().enumerate() {
-                let inst = sim.instance(task);
-                let h = self.queued_leaf(inst, q, position, queues);
-                if inst.parent != last_parent {
-                    last_parent = inst.parent;
-                    last_container = container_of(sim, task, roots);
-                }
-                if inst.group == NONE {
-                    self.slots[last_container].children.add(h);
-                } else {
-                    self.add_to_group(last_container, inst.group, h);
-                }
+            let queue = sim.queue(q);
+            last = match queue.fifo_slice() {
+                Some(tasks) => self.add_queue(sim, q, tasks.iter().copied(), last),
+                None => self.add_queue(sim, q, queue.iter_in_order(), last),
+            };
+        }
+    }
+
+    /// The tasks of queue `q`, in order, into their containers; `last` is the last parent
+    /// met and its container, carried from queue to queue.
+    #[inline(always)]
+    fn add_queue(
+        &mut self,
+        sim: &Simulation<'_>,
+        q: usize,
+        tasks: impl Iterator<Item = InstanceId>,
+        last: (Option<Link>, Container),
+    ) -> (Option<Link>, Container) {
+        let queues = sim.scenario().queues.len();
+        let roots = sim.workers().len();
+        let (mut last_parent, mut last_container) = last;
+        for (position, task) in tasks.enumerate() {
+            let inst = sim.instance(task);
+            let h = self.queued_leaf(inst, q, position, queues);
+            if inst.parent != last_parent {
+                last_parent = inst.parent;
+                last_container = container_of(sim, task, roots);
+            }
+            if inst.group == NONE {
+                self.slots[last_container].children.add(h);
+            } else {
+                self.add_to_group(last_container, inst.group, h);
             }
         }
+        (last_parent, last_container)
     }
 
     /// Held tasks, bottom-up: from each held task with no held child, up the chain of its
     /// ancestors as far as each has every held child described. A described worker's count
     /// becomes `DONE`, so that the scan does not describe it again.
-    #[inline]
+    #[inline(never)]
     fn add_held(&mut self, sim: &Simulation<'_>, roots: Container) {
         let workers = sim.workers();
         for (first, &held) in workers.iter().enumerate() {
@@ -329,6 +349,16 @@ impl Canon {
         if fresh && position < LEAF_POSITIONS {
             return self.leaves[(inst.task * queues + q) * LEAF_POSITIONS + position];
         }
+        queued_node(inst, q, position)
+    }
+}
+
+/// [`Canon::queued_leaf`] for a task the table does not hold (it has run, or it is far down
+/// its queue): kept out of line, so that the common case keeps its registers.
+#[cold]
+#[inline(never)]
+fn queued_node(inst: &Instance, q: usize, position: usize) -> u128 {
+    {
         node_hash(
             inst.task as u64 | (inst.pc as u64) << 32,
             1 | (inst.child_failed as u64) << 8 | (inst.outstanding as u64) << 32,
