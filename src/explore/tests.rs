@@ -196,3 +196,27 @@ fn successor<'m>(sim: &Simulation<'m>, choice: Choice) -> Simulation<'m> {
     settle(&mut next);
     next
 }
+
+/// A search tens of thousands of choices deep (one long chain of states under exact timing)
+/// ends normally: the path table must not recurse when it frees a long path (the shared `Rc`
+/// links it replaced overflowed the stack in debug builds on `mmc.toml --timing exact`).
+#[test]
+fn a_very_deep_search_ends_normally() {
+    let text = r#"
+        name = "chain"
+        [[pool]]
+        name = "default"
+        workers = 1
+        [[task]]
+        name = "job"
+        steps = [{ work = "1s" }]
+        [[arrival]]
+        task = "job"
+        every = "2s"
+        count = 30000
+    "#;
+    let s = crate::scenario::parse("chain.toml", text, &[]).unwrap();
+    let e = run_explore(&s, Timing::Exact, Reductions::ALL);
+    assert_eq!(e.verdict.name(), "deadlock_free");
+    assert!(e.depth >= 60_000, "depth {}", e.depth);
+}
