@@ -236,11 +236,22 @@ fn fingerprint_cost() {
     }
     // A sample small enough to stay in cache, as the state just built is in the search.
     let sample: Vec<_> = all.iter().step_by(64).collect();
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2000);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2000);
     let queued: usize = sample.iter().map(|s| s.queue(0).len()).sum();
-    let held: usize = sample.iter().map(|s| s.workers().iter().flatten().count()).sum();
+    let held: usize = sample
+        .iter()
+        .map(|s| s.workers().iter().flatten().count())
+        .sum();
     let agenda: usize = sample.iter().map(|s| s.agenda().len()).sum();
-    println!("avg queued {:.2} held {:.2} agenda {:.2}", queued as f64 / sample.len() as f64, held as f64 / sample.len() as f64, agenda as f64 / sample.len() as f64);
+    println!(
+        "avg queued {:.2} held {:.2} agenda {:.2}",
+        queued as f64 / sample.len() as f64,
+        held as f64 / sample.len() as f64,
+        agenda as f64 / sample.len() as f64
+    );
     let started = std::time::Instant::now();
     let mut x = 0u128;
     for _ in 0..rounds {
