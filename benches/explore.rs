@@ -7,7 +7,8 @@
 //! - `reduced/w4p4f4`: the incident's shape; deadlocks after a few hundred states (so this
 //!   also times finding and minimising the counterexample);
 //! - `reduced/w4p3f4`: deadlock-free, the whole reachable space;
-//! - `reduced/w8p7f3`: deadlock-free, a larger space;
+//! - `reduced/w6p5f4`, `reduced/w8p7f3`, `reduced/w10p9f2`: deadlock-free, larger spaces
+//!   (3,366, 14,804 and 36,851 states) whose states hold more workers and tasks;
 //! - `naive/w4p4f4`: `w4p4f4` without symmetry or partial-order reduction, for comparison.
 //!
 //! Target (issue): at least 2 million states per second on one core.
@@ -35,7 +36,9 @@ fn explore_states(c: &mut Criterion) {
     let cases = [
         ("reduced", Reductions::ALL, (4, 4, 4)),
         ("reduced", Reductions::ALL, (4, 3, 4)),
+        ("reduced", Reductions::ALL, (6, 5, 4)),
         ("reduced", Reductions::ALL, (8, 7, 3)),
+        ("reduced", Reductions::ALL, (10, 9, 2)),
         ("naive", Reductions::NONE, (4, 4, 4)),
     ];
     for (name, reductions, (w, p, f)) in cases {
