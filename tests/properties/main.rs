@@ -569,6 +569,66 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Symmetry drops the choices that move a twin of a task an earlier choice moves: each
+    /// such dropped choice must lead to a state with the same canonical fingerprint as some
+    /// kept choice. Checked on every state of the reduced search (up to a bound), under both
+    /// timings; takes (only the lowest idle worker is kept) and the partial-order singletons
+    /// are other reductions, tested by `reductions_keep_the_verdict`.
+    #[test]
+    fn dropped_choices_lead_where_kept_ones_do(case in scenarios(10)) {
+        for timing in [Timing::Any, Timing::Exact] {
+            let model = explore::model_for(&case.scenario, timing);
+            check_dropped_choices(&model)?;
+        }
+    }
+}
+
+/// The walk of `dropped_choices_lead_where_kept_ones_do`.
+fn check_dropped_choices(model: &Model) -> Result<(), TestCaseError> {
+    let successor = |sim: &Simulation<'_>, choice| {
+        let mut next = sim.clone();
+        next.apply(choice, &mut ());
+        explore::settle(&mut next);
+        explore::canon::fingerprint(&next)
+    };
+    let mut start = Simulation::new(model);
+    explore::settle(&mut start);
+    let mut seen = BTreeSet::new();
+    let mut frontier = std::collections::VecDeque::from([start]);
+    while let Some(sim) = frontier.pop_front() {
+        if seen.len() >= 600 || !seen.insert(explore::canon::fingerprint(&sim)) {
+            continue;
+        }
+        let all = sim.options();
+        let kept = explore::explored_options(&sim, Reductions::ALL);
+        if !all.iter().any(|&c| explore::is_local(&sim, c)) {
+            let reached: Vec<_> = kept.iter().map(|&c| successor(&sim, c)).collect();
+            for &c in all.iter().filter(|c| !kept.contains(c)) {
+                if matches!(c, qsim::engine::Choice::Take(_)) {
+                    continue;
+                }
+                prop_assert!(
+                    reached.contains(&successor(&sim, c)),
+                    "dropping {} loses a state",
+                    explore::label(&sim, c)
+                );
+            }
+        }
+        for c in kept {
+            let mut next = sim.clone();
+            next.apply(c, &mut ());
+            if !next.is_deadlocked() {
+                explore::settle(&mut next);
+                frontier.push_back(next);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What the generator produces, to check that the properties are not vacuous: outcomes, the
 /// rules the reference saw exercised (failures reaching parents, callbacks, timeouts...), and
 /// with `STATS_EXPLORE=1` the verdicts and costs of exploration.
