@@ -576,57 +576,93 @@ proptest! {
     /// such dropped choice must lead to a state with the same canonical fingerprint as some
     /// kept choice. Checked on every state of the reduced search (up to a bound), under both
     /// timings; takes (only the lowest idle worker is kept) and the partial-order singletons
-    /// are other reductions, tested by `reductions_keep_the_verdict`.
+    /// are other reductions, tested by `reductions_keep_the_verdict`. The scenario files are
+    /// checked the same way by `dropped_choices_of_the_scenario_files_lead_where_kept_ones_do`.
     #[test]
     fn dropped_choices_lead_where_kept_ones_do(case in scenarios(10)) {
         for timing in [Timing::Any, Timing::Exact] {
             let model = explore::model_for(&case.scenario, timing);
-            check_dropped_choices(&model)?;
+            check_dropped_choices(&model, 600)?;
         }
     }
 }
 
-/// The walk of `dropped_choices_lead_where_kept_ones_do`.
-fn check_dropped_choices(model: &Model) -> Result<(), TestCaseError> {
-    let successor = |sim: &Simulation<'_>, choice| {
-        let mut next = sim.clone();
-        next.apply(choice, &mut ());
-        explore::settle(&mut next);
-        explore::canon::fingerprint(&next)
-    };
+/// The same check on every scenario file, and on two fan-outs with more workers than parents
+/// (so that subtasks of different parents work side by side).
+#[test]
+fn dropped_choices_of_the_scenario_files_lead_where_kept_ones_do() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut scenarios: Vec<_> = files
+        .iter()
+        .map(|path| qsim::scenario::load(path, &[]).unwrap())
+        .collect();
+    for (workers, parents, fan_out) in [(4, 2, 1), (5, 2, 2)] {
+        let sets = [
+            format!("pool.default.workers={workers}"),
+            format!("arrival.0.at=[{}]", vec!["\"0s\""; parents].join(",")),
+            format!("task.main_task.steps=[{{spawn=\"subtask\",count={fan_out}}},{{wait=\"children\"}}]"),
+        ];
+        scenarios.push(qsim::scenario::load(&dir.join("fanout.toml"), &sets).unwrap());
+    }
+    let mut dropped = 0;
+    for scenario in &scenarios {
+        for timing in [Timing::Any, Timing::Exact] {
+            dropped += check_dropped_choices(&explore::model_for(scenario, timing), 3_000).unwrap();
+        }
+    }
+    assert!(dropped > 100, "only {dropped} dropped choices checked");
+}
+
+/// Walks up to `limit` states of the reduced search of `model` breadth-first, checking that
+/// each choice symmetry drops (other than takes, in states without a partial-order singleton)
+/// leads to a state some kept choice leads to; returns how many dropped choices it checked.
+fn check_dropped_choices(model: &Model, limit: usize) -> Result<usize, TestCaseError> {
     let mut start = Simulation::new(model);
     explore::settle(&mut start);
     let mut seen = BTreeSet::new();
     let mut frontier = std::collections::VecDeque::from([start]);
+    let mut dropped = 0;
     while let Some(sim) = frontier.pop_front() {
-        if seen.len() >= 600 || !seen.insert(explore::canon::fingerprint(&sim)) {
+        if seen.len() >= limit || !seen.insert(explore::canon::fingerprint(&sim)) {
             continue;
         }
         let all = sim.options();
         let kept = explore::explored_options(&sim, Reductions::ALL);
         if !all.iter().any(|&c| explore::is_local(&sim, c)) {
-            let reached: Vec<_> = kept.iter().map(|&c| successor(&sim, c)).collect();
+            let reached: Vec<_> = kept
+                .iter()
+                .map(|&c| explore::canon::fingerprint(&successor(&sim, c)))
+                .collect();
             for &c in all.iter().filter(|c| !kept.contains(c)) {
                 if matches!(c, qsim::engine::Choice::Take(_)) {
                     continue;
                 }
+                dropped += 1;
                 prop_assert!(
-                    reached.contains(&successor(&sim, c)),
+                    reached.contains(&explore::canon::fingerprint(&successor(&sim, c))),
                     "dropping {} loses a state",
                     explore::label(&sim, c)
                 );
             }
         }
         for c in kept {
-            let mut next = sim.clone();
-            next.apply(c, &mut ());
-            if !next.is_deadlocked() {
-                explore::settle(&mut next);
-                frontier.push_back(next);
-            }
+            frontier.push_back(successor(&sim, c));
         }
     }
-    Ok(())
+    Ok(dropped)
+}
+
+/// The state `choice` leads to from `sim`, settled.
+fn successor<'m>(sim: &Simulation<'m>, choice: qsim::engine::Choice) -> Simulation<'m> {
+    let mut next = sim.clone();
+    next.apply(choice, &mut ());
+    explore::settle(&mut next);
+    next
 }
 
 /// What the generator produces, to check that the properties are not vacuous: outcomes, the
