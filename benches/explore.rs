@@ -12,13 +12,19 @@
 //! - `naive/w4p4f4`: `w4p4f4` without symmetry or partial-order reduction, for comparison.
 //!
 //! Target (issue): at least 2 million states per second on one core.
+//!
+//! Group `fingerprint`: the canonical fingerprint alone (`Canon::fingerprint`, over half of the
+//! search's time on `w8p7f3`), in states hashed per second, on a sample of 500 states of
+//! `w8p7f3` small enough to stay in cache, as the state just built is in the search.
 
 mod common;
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use qsim::explore::{explore, Budget, Reductions, Timing};
+use qsim::engine::{Model, Simulation};
+use qsim::explore::canon::Canon;
+use qsim::explore::{explore, explored_options, settle, Budget, Reductions, Timing};
 use qsim::Scenario;
 
 /// `scenarios/fanout.toml` with `w` workers and `p` parents each spawning `f` subtasks.
@@ -59,9 +65,47 @@ fn explore_states(c: &mut Criterion) {
     group.finish();
 }
 
+/// States of the reduced search of `model`, each successor of each expanded state once.
+fn sample_states(model: &Model) -> Vec<Simulation<'_>> {
+    let mut canon = Canon::default();
+    let mut start = Simulation::new(model);
+    settle(&mut start);
+    let mut seen = std::collections::HashSet::new();
+    let mut all = Vec::new();
+    let mut frontier = std::collections::VecDeque::from([start]);
+    while let Some(sim) = frontier.pop_front() {
+        for c in explored_options(&sim, Reductions::ALL) {
+            let mut next = sim.clone();
+            next.apply(c, &mut ());
+            if settle(&mut next) && seen.insert(canon.fingerprint(&next)) {
+                frontier.push_back(next.clone());
+            }
+            all.push(next);
+        }
+    }
+    all
+}
+
+fn fingerprints(c: &mut Criterion) {
+    let model = Model::new(fanout(8, 7, 3).with_any_timing());
+    let all = sample_states(&model);
+    let sample: Vec<_> = all.iter().step_by(all.len() / 500).collect();
+    let mut canon = Canon::default();
+    let mut group = c.benchmark_group("fingerprint");
+    group.throughput(Throughput::Elements(sample.len() as u64));
+    group.bench_function("w8p7f3", |b| {
+        b.iter(|| {
+            sample
+                .iter()
+                .fold(0u128, |x, sim| x.wrapping_add(canon.fingerprint(sim)))
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::config(10);
-    targets = explore_states
+    targets = explore_states, fingerprints
 }
 criterion_main!(benches);
