@@ -640,6 +640,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Performs `choice`, which must be one of [`options`](Self::options).
+    #[inline(never)]
     pub fn apply<O: Observer>(&mut self, choice: Choice, obs: &mut O) {
         self.choices_made += 1;
         match choice {

@@ -57,7 +57,7 @@ impl Bytes {
 type Container = usize;
 
 /// A multiset of subtree hashes, as a sum (which no order changes) and a count.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Multiset {
     sum: u128,
     count: u64,
@@ -124,6 +124,13 @@ pub struct Canon {
     /// Hashes of fresh queued tasks by (type, queue, position), for positions below
     /// [`LEAF_POSITIONS`].
     leaves: Vec<u128>,
+    /// Workers whose node is to be recomputed ([`Canon::fingerprint_after`]), as flags and
+    /// as a list; also the workers in the order their nodes are computed.
+    dirty: Vec<bool>,
+    order: Vec<u32>,
+    /// What arrivals led to, learnt for [`Canon::predict`]: (arrivals hash before, stream,
+    /// arrivals hash after).
+    arrival_memo: Vec<(u128, u32, u128)>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the
@@ -156,16 +163,19 @@ impl Canon {
         self.add_queued(sim, roots);
         self.add_held(sim, roots);
         let total = self.finish(sim, roots);
+        let arrivals = self.arrivals_hash(sim);
+        seal(sim, total, arrivals)
+    }
+
+    /// The hash of what is left to arrive: arrivals sent per stream, and the time left to each
+    /// stream's next arrival (read into `self.arrivals`, in any order).
+    fn arrivals_hash(&mut self, sim: &Simulation<'_>) -> u128 {
         let mut words = std::mem::take(&mut self.words);
         words.clear();
-        words.extend([9, total.count, total.sum as u64, (total.sum >> 64) as u64]);
         words.extend(sim.arrivals_sent().iter().copied());
         self.arrivals.sort_unstable();
         for &(stream, left) in &self.arrivals {
             words.extend([stream as u64, left]);
-        }
-        if sim.scenario().horizon.is_some() {
-            words.push(now);
         }
         let h = mix(&words);
         self.words = words;
@@ -350,6 +360,24 @@ impl Canon {
             return self.leaves[(inst.task * queues + q) * LEAF_POSITIONS + position];
         }
         queued_node(inst, q, position)
+    }
+}
+
+/// The fingerprint of a state whose roots' multiset is `total` and whose arrivals hash to
+/// `arrivals` (with its instant if the scenario has a horizon).
+#[inline]
+fn seal(sim: &Simulation<'_>, total: Multiset, arrivals: u128) -> Fingerprint {
+    let words = [
+        9,
+        total.count,
+        total.sum as u64,
+        (total.sum >> 64) as u64,
+        arrivals as u64,
+        (arrivals >> 64) as u64,
+    ];
+    match sim.scenario().horizon {
+        Some(_) => mix(&[&words[..], &[sim.now()]].concat()),
+        None => mix(&words),
     }
 }
 
@@ -539,6 +567,10 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
     b.u64(now);
     b.hash()
 }
+
+mod incremental;
+
+pub use incremental::{supports, Changes, Parts};
 
 #[cfg(test)]
 mod tests;

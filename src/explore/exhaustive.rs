@@ -35,10 +35,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Deadlock, Model, Simulation};
+use crate::engine::agenda::{Entry, Timer};
+use crate::engine::{Choice, Deadlock, Model, Simulation};
 use crate::scenario::Scenario;
 
-use super::canon::{raw_fingerprint, Canon, Fingerprint};
+use super::canon::{self, raw_fingerprint, Canon, Changes, Fingerprint, Parts};
 use super::{
     explored_options, explored_options_into, has_unfinished, label, model_for, settle, Reductions,
     Schedule, Timing,
@@ -234,14 +235,7 @@ pub fn explore(
 ) -> Exploration {
     let model = model_for(scenario, timing);
     let started = Instant::now();
-    let mut canon = Canon::default();
-    let mut fp = |sim: &Simulation<'_>| {
-        if reductions.symmetry {
-            canon.fingerprint(sim)
-        } else {
-            raw_fingerprint(sim)
-        }
-    };
+    let mut hasher = StateHasher::new(&model, timing, reductions);
     let mut stats = Exploration {
         verdict: Verdict::DeadlockFree,
         states: 0,
@@ -256,28 +250,31 @@ pub fn explore(
     let mut visited = Visited::default();
     // States are boxed: a `Simulation` is several hundred bytes, and the frontier, the spare
     // pool and the branching below move states around far more often than they create them.
-    let mut frontier: VecDeque<(u32, u32, Box<Simulation<'_>>)> = VecDeque::new();
+    let mut frontier: VecDeque<(u32, u32, Box<State<'_>>)> = VecDeque::new();
     let mut paths = PathTree::default();
-    let mut init = Box::new(Simulation::new(&model));
-    let alive = settle(&mut init);
-    visited.insert(fp(&init));
+    let mut init = Box::new(State {
+        sim: Simulation::new(&model),
+        parts: Parts::default(),
+    });
+    let alive = settle(&mut init.sim);
+    visited.insert(hasher.first(&mut init));
     if alive {
         frontier.push_back((START, 0, init));
     } else {
-        count_final(&init, &mut stats);
+        count_final(&init.sim, &mut stats);
     }
     // States no longer needed (duplicates, final states), kept to be overwritten by
     // `clone_from` so that branching reuses their tables instead of allocating.
-    let mut spare: Vec<Box<Simulation<'_>>> = Vec::new();
+    let mut spare: Vec<Box<State<'_>>> = Vec::new();
     let mut options = Vec::new();
     let mut state_bytes = 0u64;
     let mut pops = 0u64;
-    while let Some((node, depth, sim)) = frontier.pop_front() {
+    while let Some((node, depth, state)) = frontier.pop_front() {
         pops += 1;
         stats.depth = depth;
         if pops.is_multiple_of(1024) {
             if state_bytes == 0 {
-                state_bytes = approx_state_bytes(&sim);
+                state_bytes = approx_state_bytes(&state);
             }
             let memory = visited.capacity() as u64 * 17 + frontier.len() as u64 * state_bytes;
             let reason = exhausted(budget, started, memory);
@@ -291,26 +288,39 @@ pub fn explore(
                 break;
             }
         }
-        explored_options_into(&sim, reductions, &mut options);
+        explored_options_into(&state.sim, reductions, &mut options);
         let last = options.len().saturating_sub(1);
-        let mut sim = Some(sim);
+        let mut parent = Some(state);
         for (i, &choice) in options.iter().enumerate() {
+            let from = parent
+                .as_deref()
+                .expect("the parent state is kept until its last child");
+            let predicted = hasher.predict(from, choice);
+            if predicted.is_some_and(|f| visited.contains(&f)) {
+                // A state seen before (so not a deadlock): nothing to build.
+                stats.transitions += 1;
+                continue;
+            }
             let mut child = if i == last {
-                sim.take()
+                parent
+                    .take()
                     .expect("the parent state is kept until its last child")
             } else {
-                let parent = sim.as_ref().expect("parent state");
+                let parent = &parent.as_ref().expect("parent state").sim;
                 match spare.pop() {
                     Some(mut recycled) => {
-                        recycled.clone_from(parent);
+                        recycled.sim.clone_from(parent);
                         recycled
                     }
-                    None => Box::new(Simulation::clone(parent)),
+                    None => Box::new(State {
+                        sim: Simulation::clone(parent),
+                        parts: Parts::default(),
+                    }),
                 }
             };
-            child.apply(choice, &mut ());
+            hasher.apply(&mut child.sim, choice);
             stats.transitions += 1;
-            if child.is_deadlocked() {
+            if child.sim.is_deadlocked() {
                 let mut path = paths.choices(node);
                 path.push(i as u32);
                 stats.depth = depth + 1;
@@ -318,18 +328,30 @@ pub fn explore(
                 stats.states = visited.len() as u64 + 1;
                 return finish(stats, &visited, started);
             }
-            let alive = settle(&mut child);
-            if !visited.insert(fp(&child)) {
+            let alive = settle(&mut child.sim);
+            // The parent's parts are in the child itself when it is the last.
+            let from = parent.as_deref().unwrap_or(&child);
+            let fingerprint = hasher.next(&child.sim, from, choice);
+            debug_assert!(
+                predicted.is_none_or(|f| f == fingerprint),
+                "a wrong prediction"
+            );
+            if !visited.insert(fingerprint) {
                 recycle(&mut spare, child);
                 continue;
             }
+            hasher.keep(&mut child);
             if alive {
                 frontier.push_back((paths.extend(node, i), depth + 1, child));
                 stats.max_frontier = stats.max_frontier.max(frontier.len());
             } else {
-                count_final(&child, &mut stats);
+                count_final(&child.sim, &mut stats);
                 recycle(&mut spare, child);
             }
+        }
+        if let Some(unused) = parent {
+            // Its last choice led to a state seen before.
+            recycle(&mut spare, unused);
         }
         paths.release(node);
         if visited.len() as u64 >= budget.max_states && !frontier.is_empty() {
@@ -347,6 +369,104 @@ pub fn explore(
     finish(stats, &visited, started)
 }
 
+/// A state of the search: the simulation, and the parts of its fingerprint that its
+/// successors' fingerprints reuse (empty when the search does not use them).
+struct State<'m> {
+    sim: Simulation<'m>,
+    parts: Parts,
+}
+
+/// Fingerprints the search's states: from scratch without symmetry reduction (the raw
+/// fingerprint) or for scenarios that [`canon::supports`] does not cover, else from the
+/// parent's parts and the changes the choice made ([`Canon::fingerprint_after`]), and under
+/// any timing, for some choices, before the state is even built ([`Canon::predict`]).
+struct StateHasher {
+    canon: Canon,
+    symmetry: bool,
+    incremental: bool,
+    predicting: bool,
+    changes: Changes,
+    /// The parts of the last state fingerprinted, swapped into it if it is kept.
+    parts: Parts,
+}
+
+impl StateHasher {
+    fn new(model: &Model, timing: Timing, reductions: Reductions) -> StateHasher {
+        let incremental = reductions.symmetry && canon::supports(model);
+        StateHasher {
+            canon: Canon::default(),
+            symmetry: reductions.symmetry,
+            incremental,
+            predicting: incremental && timing == Timing::Any,
+            changes: Changes::default(),
+            parts: Parts::default(),
+        }
+    }
+
+    /// The fingerprint of the state `choice` leads to from `state`, if it can be told without
+    /// building that state.
+    fn predict(&self, state: &State<'_>, choice: Choice) -> Option<Fingerprint> {
+        if self.predicting {
+            self.canon.predict(&state.sim, &state.parts, choice)
+        } else {
+            None
+        }
+    }
+
+    /// The fingerprint of the initial state, whose parts it fills.
+    fn first(&mut self, state: &mut State<'_>) -> Fingerprint {
+        if self.incremental {
+            self.canon.rebuild(&state.sim, &mut state.parts)
+        } else {
+            self.fingerprint(&state.sim)
+        }
+    }
+
+    /// Applies `choice` to `sim`, noting its changes when they will be used.
+    fn apply(&mut self, sim: &mut Simulation<'_>, choice: Choice) {
+        if self.incremental {
+            self.changes.clear();
+            sim.apply(choice, &mut self.changes);
+        } else {
+            sim.apply(choice, &mut ());
+        }
+    }
+
+    /// The fingerprint of `sim`, reached by `choice`, the last choice applied, from `parent`.
+    fn next(&mut self, sim: &Simulation<'_>, parent: &State<'_>, choice: Choice) -> Fingerprint {
+        if !self.incremental {
+            return self.fingerprint(sim);
+        }
+        let f = self
+            .canon
+            .fingerprint_after(sim, &parent.parts, &self.changes, &mut self.parts);
+        if let Choice::Fire(Entry {
+            timer: Timer::Arrival { stream },
+            ..
+        }) = choice
+        {
+            let (before, after) = (parent.parts.arrivals(), self.parts.arrivals());
+            self.canon.learn_arrival(before, stream, after);
+        }
+        f
+    }
+
+    /// Gives the parts of the last state fingerprinted to `state`, which is kept.
+    fn keep(&mut self, state: &mut State<'_>) {
+        if self.incremental {
+            std::mem::swap(&mut state.parts, &mut self.parts);
+        }
+    }
+
+    fn fingerprint(&mut self, sim: &Simulation<'_>) -> Fingerprint {
+        if self.symmetry {
+            self.canon.fingerprint(sim)
+        } else {
+            raw_fingerprint(sim)
+        }
+    }
+}
+
 fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Exploration {
     stats.elapsed = started.elapsed();
     let bytes = visited.capacity() as f64 * 17.0;
@@ -354,9 +474,9 @@ fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Explor
     stats
 }
 
-fn recycle<'m>(spare: &mut Vec<Box<Simulation<'m>>>, sim: Box<Simulation<'m>>) {
+fn recycle<'m>(spare: &mut Vec<Box<State<'m>>>, state: Box<State<'m>>) {
     if spare.len() < 64 {
-        spare.push(sim);
+        spare.push(state);
     }
 }
 
@@ -394,12 +514,14 @@ fn exhausted(budget: &Budget, started: Instant, memory: u64) -> Option<String> {
 }
 
 /// A rough size of one state in the frontier: the struct plus its heap-allocated tables.
-fn approx_state_bytes(sim: &Simulation<'_>) -> u64 {
+fn approx_state_bytes(state: &State<'_>) -> u64 {
+    let sim = &state.sim;
     let instances = sim.instances().count() as u64;
     std::mem::size_of_val(sim) as u64
         + instances * std::mem::size_of::<crate::engine::Instance>() as u64
         + sim.agenda().len() as u64 * 32
         + sim.workers().len() as u64 * 8
+        + state.parts.approx_bytes()
         + 256
 }
 

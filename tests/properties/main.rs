@@ -591,6 +591,41 @@ proptest! {
 /// (so that subtasks of different parents work side by side).
 #[test]
 fn dropped_choices_of_the_scenario_files_lead_where_kept_ones_do() {
+    let mut dropped = 0;
+    for (model, _) in scenario_file_models() {
+        dropped += check_dropped_choices(&model, 3_000).unwrap();
+    }
+    assert!(dropped > 100, "only {dropped} dropped choices checked");
+}
+
+/// A failure two levels down: `flaky` can time out and fail while its child works, so that
+/// `mid` may resume for its last child with a failed one behind it and fail in turn, which
+/// `top`, still waiting for its own `slow`, must see.
+const NESTED_FAILURE: &str = r#"
+name = "nested_failure"
+[[pool]]
+name = "default"
+workers = 5
+[[task]]
+name = "top"
+steps = [{ spawn = "mid" }, { spawn = "slow" }, { wait = "children" }]
+[[task]]
+name = "mid"
+steps = [{ spawn = "flaky" }, { spawn = "slow" }, { wait = "children" }]
+[[task]]
+name = "flaky"
+steps = [{ spawn = "slow" }, { wait = "children", timeout = "1s", on_timeout = "fail" }]
+[[task]]
+name = "slow"
+steps = [{ work = "5s" }]
+[[arrival]]
+task = "top"
+at = ["0s"]
+"#;
+
+/// The model of every scenario file, of a nested failure and of two fan-outs with more workers than parents, under
+/// both timings.
+fn scenario_file_models() -> Vec<(Model, Timing)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -609,13 +644,110 @@ fn dropped_choices_of_the_scenario_files_lead_where_kept_ones_do() {
         ];
         scenarios.push(qsim::scenario::load(&dir.join("fanout.toml"), &sets).unwrap());
     }
-    let mut dropped = 0;
+    scenarios.push(qsim::scenario::parse("nested_failure.toml", NESTED_FAILURE, &[]).unwrap());
+    let mut models = Vec::new();
     for scenario in &scenarios {
         for timing in [Timing::Any, Timing::Exact] {
-            dropped += check_dropped_choices(&explore::model_for(scenario, timing), 3_000).unwrap();
+            models.push((explore::model_for(scenario, timing), timing));
         }
     }
-    assert!(dropped > 100, "only {dropped} dropped choices checked");
+    models
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// The search fingerprints a state from its parent's parts and the changes the choice
+    /// made, and under any timing tells some fingerprints before building the state: on
+    /// every transition of the reduced search (up to a bound), under both timings, both must
+    /// equal the fingerprint computed from scratch, and the parts must equal parts rebuilt
+    /// from scratch. The scenario files are checked the same way by
+    /// `fingerprints_from_parts_of_the_scenario_files_are_the_full_ones`.
+    #[test]
+    fn fingerprints_from_parts_are_the_full_ones(case in scenarios(10)) {
+        for timing in [Timing::Any, Timing::Exact] {
+            let model = explore::model_for(&case.scenario, timing);
+            check_parts(&model, timing, 600)?;
+        }
+    }
+}
+
+#[test]
+fn fingerprints_from_parts_of_the_scenario_files_are_the_full_ones() {
+    let (mut checked, mut predicted) = (0, 0);
+    for (model, timing) in scenario_file_models() {
+        let (c, p) = check_parts(&model, timing, 3_000).unwrap();
+        checked += c;
+        predicted += p;
+    }
+    assert!(
+        checked > 5_000 && predicted > 1_000,
+        "only {checked} transitions and {predicted} predictions checked"
+    );
+}
+
+/// Walks up to `limit` states of the reduced search of `model` breadth-first (deadlocked
+/// states included), checking on each transition that the fingerprint from the parent's parts
+/// ([`Canon::fingerprint_after`]) and, under any timing, the predicted one ([`Canon::predict`])
+/// equal [`Canon::fingerprint`], and that the parts equal rebuilt ones. Returns how many
+/// transitions and predictions it checked (none for models with `then` callbacks, which the
+/// parts do not cover).
+fn check_parts(
+    model: &Model,
+    timing: Timing,
+    limit: usize,
+) -> Result<(usize, usize), TestCaseError> {
+    use qsim::engine::agenda::Timer;
+    use qsim::engine::Choice;
+    use qsim::explore::canon::{self, Canon, Changes, Parts};
+    if !canon::supports(model) {
+        return Ok((0, 0));
+    }
+    let mut canon = Canon::default();
+    let mut start = Simulation::new(model);
+    explore::settle(&mut start);
+    let mut parts = Parts::default();
+    canon.rebuild(&start, &mut parts);
+    let mut seen = BTreeSet::new();
+    let mut frontier = std::collections::VecDeque::from([(start, parts)]);
+    let mut changes = Changes::default();
+    let (mut checked, mut predicted) = (0, 0);
+    while let Some((sim, parts)) = frontier.pop_front() {
+        if seen.len() >= limit || !seen.insert(canon::fingerprint(&sim)) {
+            continue;
+        }
+        for choice in explore::explored_options(&sim, Reductions::ALL) {
+            let label = explore::label(&sim, choice);
+            let guess = if timing == Timing::Any {
+                canon.predict(&sim, &parts, choice)
+            } else {
+                None
+            };
+            let mut next = sim.clone();
+            changes.clear();
+            next.apply(choice, &mut changes);
+            explore::settle(&mut next);
+            let full = canon::fingerprint(&next);
+            let mut next_parts = Parts::default();
+            let from_parts = canon.fingerprint_after(&next, &parts, &changes, &mut next_parts);
+            prop_assert_eq!(from_parts, full, "{}: from the parent's parts", label);
+            let mut rebuilt = Parts::default();
+            prop_assert_eq!(canon.rebuild(&next, &mut rebuilt), full);
+            prop_assert_eq!(&next_parts, &rebuilt, "{}: parts", label);
+            if let Some(guess) = guess {
+                predicted += 1;
+                prop_assert_eq!(guess, full, "{}: predicted", label);
+            }
+            if let Choice::Fire(e) = choice {
+                if let Timer::Arrival { stream } = e.timer {
+                    canon.learn_arrival(parts.arrivals(), stream, next_parts.arrivals());
+                }
+            }
+            checked += 1;
+            frontier.push_back((next, next_parts));
+        }
+    }
+    Ok((checked, predicted))
 }
 
 /// Walks up to `limit` states of the reduced search of `model` breadth-first, checking that

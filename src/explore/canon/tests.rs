@@ -44,8 +44,7 @@ fn plain(sim: &Simulation<'_>) -> u128 {
         children,
     };
     let (sum, count) = multiset(sim, roots.iter().map(|&r| (r, forest.describe(r))));
-    let mut words = vec![9, count, sum as u64, (sum >> 64) as u64];
-    words.extend(sim.arrivals_sent().iter().copied());
+    let mut arrival_words: Vec<u64> = sim.arrivals_sent().to_vec();
     let mut arrivals: Vec<(u32, u64)> = sim
         .agenda()
         .iter()
@@ -56,8 +55,17 @@ fn plain(sim: &Simulation<'_>) -> u128 {
         .collect();
     arrivals.sort_unstable();
     for (stream, left) in arrivals {
-        words.extend([stream as u64, left]);
+        arrival_words.extend([stream as u64, left]);
     }
+    let arrivals = mix(&arrival_words);
+    let mut words = vec![
+        9,
+        count,
+        sum as u64,
+        (sum >> 64) as u64,
+        arrivals as u64,
+        (arrivals >> 64) as u64,
+    ];
     if sim.scenario().horizon.is_some() {
         words.push(now);
     }
