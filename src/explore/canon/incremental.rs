@@ -545,7 +545,8 @@ impl Canon {
                 Timer::WorkDone { task } => self.predict_last_work_done(sim, parts, task),
                 Timer::Timeout { .. } => None,
             },
-            Choice::Take(_) | Choice::Run(_) => None,
+            Choice::Run(task) => self.predict_run(sim, parts, task),
+            Choice::Take(_) => None,
         }
     }
 
@@ -600,7 +601,7 @@ impl Canon {
         // The node leaving container `c`: the task, then each ancestor it lets finish.
         let mut leaving = parts.slots[w].node;
         let mut c = parts.slots[w].container as usize;
-        let (mut old, mut new) = loop {
+        let (old, new) = loop {
             if c == roots {
                 let mut total = parts.children(roots, queues);
                 total.sum = total.sum.wrapping_sub(leaving);
@@ -624,20 +625,96 @@ impl Canon {
             let node = held_node(sim, &parent, c, parts.slots[c].timer, children);
             break (parts.slots[c].node, node);
         };
-        // Carry the changed node up to the roots.
-        c = parts.slots[c].container as usize;
-        while c != roots {
-            let mut children = parts.children(c, queues);
-            children.sum = children.sum.wrapping_sub(old).wrapping_add(new);
-            let holder = sim.instance(workers[c].expect("a container holds a task"));
-            old = parts.slots[c].node;
-            new = held_node(sim, holder, c, parts.slots[c].timer, children);
-            c = parts.slots[c].container as usize;
-        }
-        let mut total = parts.children(roots, queues);
-        total.sum = total.sum.wrapping_sub(old).wrapping_add(new);
-        Some(super::seal(sim, total, parts.arrivals))
+        Some(carry_up(sim, parts, c, old, new))
     }
+
+    /// A task just taken runs its steps: children spawned into fifo queues (as fresh leaves at
+    /// the tails, in its own multiset), then a `work` or a `wait` for them, whose timer is due
+    /// at once under any timing.
+    fn predict_run(
+        &self,
+        sim: &Simulation<'_>,
+        parts: &Parts,
+        task: InstanceId,
+    ) -> Option<Fingerprint> {
+        let scenario = sim.scenario();
+        let queues = scenario.queues.len();
+        let mut inst = *sim.instance(task);
+        let w = inst.status.worker()? as usize;
+        let mut children = parts.children(w, queues);
+        let mut appended: SmallVec<[(usize, usize); 4]> = SmallVec::new();
+        let timer = loop {
+            match scenario.tasks[inst.task].steps.get(inst.pc as usize)? {
+                Step::Spawn {
+                    task: child,
+                    count,
+                    then: None,
+                } => {
+                    let q = scenario.tasks[*child].queue;
+                    let i = match appended.iter().position(|&(a, _)| a == q) {
+                        Some(i) => i,
+                        None => {
+                            appended.push((q, sim.queue(q).fifo_slice()?.len()));
+                            appended.len() - 1
+                        }
+                    };
+                    for _ in 0..*count {
+                        let position = appended[i].1;
+                        if position >= LEAF_POSITIONS || self.leaves.is_empty() {
+                            return None;
+                        }
+                        children
+                            .add(self.leaves[(*child * queues + q) * LEAF_POSITIONS + position]);
+                        appended[i].1 += 1;
+                    }
+                    inst.outstanding += count;
+                    inst.pc += 1;
+                }
+                Step::Work(_) => {
+                    inst.status = Status::Working(w as WorkerId);
+                    break 0;
+                }
+                Step::Wait { timeout, .. } if inst.outstanding > 0 => {
+                    let timed = timeout.is_some();
+                    inst.status = Status::Waiting {
+                        worker: w as WorkerId,
+                        timed,
+                    };
+                    break if timed { 0 } else { u64::MAX };
+                }
+                // A callback group, a wait with nothing to wait for, or the end.
+                Step::Spawn { .. } | Step::Wait { .. } => return None,
+            }
+        };
+        let node = held_node(sim, &inst, w, timer, children);
+        Some(carry_up(sim, parts, w, parts.slots[w].node, node))
+    }
+}
+
+/// The fingerprint of `sim`'s successor in which only the node of worker `w`'s task changed,
+/// from `old` to `new`: the change carried up through its ancestors to the roots.
+fn carry_up(
+    sim: &Simulation<'_>,
+    parts: &Parts,
+    w: usize,
+    mut old: u128,
+    mut new: u128,
+) -> Fingerprint {
+    let workers = sim.workers();
+    let roots = workers.len();
+    let queues = sim.scenario().queues.len();
+    let mut c = parts.slots[w].container as usize;
+    while c != roots {
+        let mut children = parts.children(c, queues);
+        children.sum = children.sum.wrapping_sub(old).wrapping_add(new);
+        let holder = sim.instance(workers[c].expect("a container holds a task"));
+        old = parts.slots[c].node;
+        new = held_node(sim, holder, c, parts.slots[c].timer, children);
+        c = parts.slots[c].container as usize;
+    }
+    let mut total = parts.children(roots, queues);
+    total.sum = total.sum.wrapping_sub(old).wrapping_add(new);
+    super::seal(sim, total, parts.arrivals)
 }
 
 /// Whether `inst`'s current step is its last (so the task finishes when it is done).
