@@ -122,8 +122,11 @@ pub struct Canon {
     groups: Vec<GroupSum>,
     words: Vec<u64>,
     /// Hashes of fresh queued tasks by (type, queue, position), for positions below
-    /// [`LEAF_POSITIONS`].
+    /// [`LEAF_POSITIONS`], for `leaf_shape` (types, queues).
     leaves: Vec<u128>,
+    leaf_shape: (usize, usize),
+    /// The same, minus the hash one position further (what a task moving up adds).
+    shifts: Vec<u128>,
     /// Workers whose node is to be recomputed ([`Canon::fingerprint_after`]), as flags and
     /// as a list; also the workers in the order their nodes are computed.
     dirty: Vec<bool>,
@@ -286,16 +289,25 @@ impl Canon {
 
     /// Fills the table of queued leaves' hashes for `tasks` task types and `queues` queues.
     fn fill_leaves(&mut self, tasks: usize, queues: usize) {
-        let table = tasks * queues * LEAF_POSITIONS;
-        if self.leaves.len() >= table {
+        if self.leaf_shape == (tasks, queues) && !self.leaves.is_empty() {
             return;
         }
-        self.leaves = (0..table)
+        self.leaf_shape = (tasks, queues);
+        self.leaves = (0..tasks * queues * LEAF_POSITIONS)
             .map(|i| {
                 let position = (i % LEAF_POSITIONS) as u64;
                 let q = (i / LEAF_POSITIONS % queues) as u64;
                 let task = (i / LEAF_POSITIONS / queues) as u64;
                 node_hash(task, 1, q << 32 | position, u64::MAX, 0, 0)
+            })
+            .collect();
+        // What moving up one position changes (the last position of each row is unused).
+        self.shifts = (0..self.leaves.len())
+            .map(|i| match self.leaves.get(i + 1) {
+                Some(&behind) if (i + 1) % LEAF_POSITIONS != 0 => {
+                    self.leaves[i].wrapping_sub(behind)
+                }
+                _ => 0,
             })
             .collect();
     }
@@ -353,6 +365,17 @@ impl Canon {
     /// The hash of a task waiting in queue `q` at `position`. Such a task has not run, so it
     /// is a leaf with no timer whose description is its type, queue and position alone — and
     /// most tasks of a state are such leaves, so their hashes come from a table.
+    /// What `inst`, waiting in queue `q`, adds to its multiset by moving up from `position + 1`
+    /// to `position`.
+    #[inline]
+    fn queued_shift(&self, inst: &Instance, q: usize, position: usize, queues: usize) -> u128 {
+        let fresh = inst.pc == 0 && inst.outstanding == 0 && !inst.child_failed;
+        if fresh && position + 1 < LEAF_POSITIONS {
+            return self.shifts[(inst.task * queues + q) * LEAF_POSITIONS + position];
+        }
+        queued_node(inst, q, position).wrapping_sub(queued_node(inst, q, position + 1))
+    }
+
     #[inline]
     fn queued_leaf(&self, inst: &Instance, q: usize, position: usize, queues: usize) -> u128 {
         let fresh = inst.pc == 0 && inst.outstanding == 0 && !inst.child_failed;

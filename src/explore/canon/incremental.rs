@@ -372,12 +372,16 @@ impl Canon {
                 rescan.push(q as u32);
                 continue;
             };
+            let mut parent = None;
+            let mut c = roots;
             for position in tasks.len() - added..tasks.len() {
                 let task = tasks[position];
-                let c = container_of(sim, task, roots);
-                let leaf = self.queued_leaf(sim.instance(task), q, position, queues);
-                out.queued[c * queues + q].add(leaf);
-                self.mark(c, roots);
+                let inst = sim.instance(task);
+                if inst.parent != parent || position == tasks.len() - added {
+                    (parent, c) = (inst.parent, container_of(sim, task, roots));
+                    self.mark(c, roots);
+                }
+                out.queued[c * queues + q].add(self.queued_leaf(inst, q, position, queues));
             }
         }
         rescan.sort_unstable();
@@ -408,19 +412,20 @@ impl Canon {
             .wrapping_sub(self.queued_leaf(sim.instance(taken), q, 0, queues));
         set.count -= 1;
         self.mark(c, roots);
-        let mut last = (None, roots);
+        // Siblings usually wait together: their shifts are summed before they are added.
+        let (mut parent, mut c, mut moved) = (None, roots, 0u128);
         for (position, &task) in tasks.iter().enumerate() {
             let inst = sim.instance(task);
-            if inst.parent != last.0 {
-                last = (inst.parent, container_of(sim, task, roots));
-                self.mark(last.1, roots);
+            if inst.parent != parent || position == 0 {
+                let set = &mut out.queued[c * queues + q];
+                set.sum = set.sum.wrapping_add(moved);
+                (parent, c, moved) = (inst.parent, container_of(sim, task, roots), 0);
+                self.mark(c, roots);
             }
-            let moved = self
-                .queued_leaf(inst, q, position, queues)
-                .wrapping_sub(self.queued_leaf(inst, q, position + 1, queues));
-            let set = &mut out.queued[last.1 * queues + q];
-            set.sum = set.sum.wrapping_add(moved);
+            moved = moved.wrapping_add(self.queued_shift(inst, q, position, queues));
         }
+        let set = &mut out.queued[c * queues + q];
+        set.sum = set.sum.wrapping_add(moved);
     }
 
     /// Sums queue `q` again, marking each container whose share changed from `parent`'s.
