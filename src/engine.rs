@@ -111,12 +111,34 @@ impl Model {
     /// A worker's display name: `pool/index`, 1-based within its pool.
     pub fn worker_name(&self, w: WorkerId) -> String {
         let p = self.pool_of(w);
-        format!(
-            "{}/{}",
-            self.scenario.pools[p].name,
-            w - self.pool_workers[p].start + 1
+        numbered(
+            &self.scenario.pools[p].name,
+            '/',
+            w - self.pool_workers[p].start + 1,
         )
     }
+}
+
+/// `name`, `separator` and `n` in decimal: a name like `subtask#3` or `default/2`, built
+/// without the formatting machinery (deadlock explanations and schedules name dozens of tasks,
+/// and explaining a counterexample is part of every search that finds one).
+fn numbered(name: &str, separator: char, n: u32) -> String {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut text = String::with_capacity(name.len() + 1 + digits.len() - start);
+    text.push_str(name);
+    text.push(separator);
+    text.push_str(std::str::from_utf8(&digits[start..]).expect("ascii digits"));
+    text
 }
 
 /// Where a task instance is in its life.
@@ -482,7 +504,7 @@ impl<'m> Simulation<'m> {
     /// A task instance's display name, `type#serial`.
     pub fn task_name(&self, id: InstanceId) -> String {
         let inst = &self.instances[id as usize];
-        format!("{}#{}", self.scenario().tasks[inst.task].name, inst.serial)
+        numbered(&self.scenario().tasks[inst.task].name, '#', inst.serial)
     }
 
     /// The task held by each worker.

@@ -6,6 +6,11 @@ use std::time::Duration;
 use criterion::Criterion;
 use qsim::Scenario;
 
+/// The allocator the `qsim` binary uses (`src/main.rs`), so that the benches measure what the
+/// command does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `scenarios/NAME.toml` with `--set`-style overrides.
 pub fn fixture(name: &str, sets: &[String]) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));

@@ -244,3 +244,11 @@ fn event_limit_stops_a_run() {
     assert!(matches!(outcome, Outcome::EventLimit));
     assert_eq!(sim.choices_made(), 5);
 }
+
+#[test]
+fn names_are_numbered_as_format_would() {
+    for n in [0, 1, 9, 10, 99, 100, 12_345, u32::MAX] {
+        assert_eq!(super::numbered("subtask", '#', n), format!("subtask#{n}"));
+        assert_eq!(super::numbered("a/1", '/', n), format!("a/1/{n}"));
+    }
+}
