@@ -592,6 +592,7 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
 }
 
 mod incremental;
+mod predict;
 
 pub use incremental::{supports, Changes, Parts};
 
