@@ -185,10 +185,8 @@ impl Observer for Changes {
                 self.appended.push(queue_of(task));
                 self.arrived = true;
             }
-            Event::Spawned { task, parent } => {
-                self.appended.push(queue_of(task));
-                self.touch(worker_of(parent));
-            }
+            // The spawner's container is marked when its child is queued in it.
+            Event::Spawned { task, .. } => self.appended.push(queue_of(task)),
             Event::CallbackQueued { .. } => self.rebuild = true,
             Event::Taken { task, worker } => {
                 self.took.push(worker);
