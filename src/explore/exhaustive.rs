@@ -20,8 +20,11 @@
 //! Time linear in the number of distinct (reduced) states times the branching factor; memory
 //! 17 bytes per slot of the visited set (a 16-byte fingerprint and a control byte: 20 to 39
 //! bytes per visited state as the table fills from half to seven eighths), plus the frontier of
-//! full states. Paths are kept only for states in the frontier, as a shared tree of parent
-//! links (`PathTree`) whose nodes are reused as the frontier moves on.
+//! full states, each with the parts of its fingerprint that its successors' fingerprints reuse
+//! ([`canon::Parts`]). Paths are kept only for states in the frontier, as a shared tree of
+//! parent links (`PathTree`) whose nodes are reused as the frontier moves on. Under any timing,
+//! a successor whose fingerprint can be told before it is built ([`Canon::predict`]) and was
+//! seen before is not built at all.
 //!
 //! # Reference
 //! Hash compaction: Wolper & Leroy, "Reliable hashing without collision detection" (CAV 1993).
