@@ -304,23 +304,7 @@ pub fn explore(
                 stats.transitions += 1;
                 continue;
             }
-            let mut child = if i == last {
-                parent
-                    .take()
-                    .expect("the parent state is kept until its last child")
-            } else {
-                let parent = &parent.as_ref().expect("parent state").sim;
-                match spare.pop() {
-                    Some(mut recycled) => {
-                        recycled.sim.clone_from(parent);
-                        recycled
-                    }
-                    None => Box::new(State {
-                        sim: Simulation::clone(parent),
-                        parts: Parts::default(),
-                    }),
-                }
-            };
+            let mut child = branch(&mut parent, i == last, &mut spare);
             hasher.apply(&mut child.sim, choice);
             stats.transitions += 1;
             if child.sim.is_deadlocked() {
@@ -475,6 +459,31 @@ fn finish(mut stats: Exploration, visited: &Visited, started: Instant) -> Explor
     let bytes = visited.capacity() as f64 * 17.0;
     stats.bytes_per_state = bytes / stats.states.max(1) as f64;
     stats
+}
+
+/// The state to apply a choice to: the parent itself for its `last` choice (no copy), else a
+/// copy of it in a recycled state when there is one.
+fn branch<'m>(
+    parent: &mut Option<Box<State<'m>>>,
+    last: bool,
+    spare: &mut Vec<Box<State<'m>>>,
+) -> Box<State<'m>> {
+    if last {
+        return parent
+            .take()
+            .expect("the parent state is kept until its last child");
+    }
+    let parent = &parent.as_ref().expect("parent state").sim;
+    match spare.pop() {
+        Some(mut recycled) => {
+            recycled.sim.clone_from(parent);
+            recycled
+        }
+        None => Box::new(State {
+            sim: Simulation::clone(parent),
+            parts: Parts::default(),
+        }),
+    }
 }
 
 fn recycle<'m>(spare: &mut Vec<Box<State<'m>>>, state: Box<State<'m>>) {
