@@ -74,6 +74,7 @@ pub struct Model {
     pub scenario: Scenario,
     worker_pool: Vec<PoolId>,
     pool_workers: Vec<std::ops::Range<u32>>,
+    timeless: bool,
 }
 
 impl Model {
@@ -86,11 +87,20 @@ impl Model {
             worker_pool.extend(std::iter::repeat_n(p, pool.workers as usize));
             pool_workers.push(start..worker_pool.len() as u32);
         }
+        let timeless = scenario == scenario.with_any_timing();
         Model {
             scenario,
             worker_pool,
             pool_workers,
+            timeless,
         }
+    }
+
+    /// Whether every duration, gap, timeout and arrival instant is zero and there is no
+    /// horizon (as `explore` sees a scenario under any timing): every timer is then due at
+    /// instant 0, and the clock never moves.
+    pub fn is_timeless(&self) -> bool {
+        self.timeless
     }
 
     /// The pool of worker `w`.

@@ -252,3 +252,16 @@ fn names_are_numbered_as_format_would() {
         assert_eq!(super::numbered("a/1", '/', n), format!("a/1/{n}"));
     }
 }
+
+#[test]
+fn a_model_is_timeless_only_when_nothing_takes_time() {
+    let incident = fanout(2, 2, 3);
+    assert!(!Model::new(incident.clone()).is_timeless(), "4 s of work");
+    assert!(Model::new(incident.with_any_timing()).is_timeless());
+    let mut horizon = incident.with_any_timing();
+    horizon.horizon = Some(10 * S);
+    assert!(!Model::new(horizon).is_timeless(), "a horizon");
+    let mut late = incident.with_any_timing();
+    late.arrivals[0].pattern = ArrivalPattern::At(vec![0, S]);
+    assert!(!Model::new(late).is_timeless(), "an arrival at 1 s");
+}

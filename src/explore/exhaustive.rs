@@ -238,7 +238,7 @@ pub fn explore(
 ) -> Exploration {
     let model = model_for(scenario, timing);
     let started = Instant::now();
-    let mut hasher = StateHasher::new(&model, timing, reductions);
+    let mut hasher = StateHasher::new(&model, reductions);
     let mut stats = Exploration {
         verdict: Verdict::DeadlockFree,
         states: 0,
@@ -365,8 +365,9 @@ struct State<'m> {
 
 /// Fingerprints the search's states: from scratch without symmetry reduction (the raw
 /// fingerprint) or for scenarios that [`canon::supports`] does not cover, else from the
-/// parent's parts and the changes the choice made ([`Canon::fingerprint_after`]), and under
-/// any timing, for some choices, before the state is even built ([`Canon::predict`]).
+/// parent's parts and the changes the choice made ([`Canon::fingerprint_after`]), and for a
+/// timeless model (any timing), for some choices, before the state is even built
+/// ([`Canon::predict`]).
 struct StateHasher {
     canon: Canon,
     symmetry: bool,
@@ -378,13 +379,13 @@ struct StateHasher {
 }
 
 impl StateHasher {
-    fn new(model: &Model, timing: Timing, reductions: Reductions) -> StateHasher {
+    fn new(model: &Model, reductions: Reductions) -> StateHasher {
         let incremental = reductions.symmetry && canon::supports(model);
         StateHasher {
             canon: Canon::default(),
             symmetry: reductions.symmetry,
             incremental,
-            predicting: incremental && timing == Timing::Any,
+            predicting: incremental && model.is_timeless(),
             changes: Changes::default(),
             parts: Parts::default(),
         }

@@ -9,8 +9,8 @@
 //! Most such transitions lead to states already seen, so telling their fingerprints first
 //! spares building those states at all.
 //!
-//! Only for searches under any timing, where every timer is due at the current instant and
-//! the clock never moves. The hash of what is left to arrive after an arrival is learnt from
+//! Only for timeless models ([`Model::is_timeless`](crate::engine::Model::is_timeless): any
+//! timing), where every timer is due at the current instant and the clock never moves. The hash of what is left to arrive after an arrival is learnt from
 //! the arrivals the search applies ([`Canon::learn_arrival`]) rather than worked out again.
 //!
 //! Each prediction is checked against the fingerprint of the state actually built, on every
@@ -27,9 +27,9 @@ use crate::scenario::Step;
 
 impl Canon {
     /// The fingerprint of the state `choice` leads to from `sim`, whose parts are `parts`, if
-    /// it can be told without applying it (see the module docs); `None` otherwise. A `Canon`
-    /// that predicts serves one model under any timing: what it learnt of arrivals belongs to
-    /// that model.
+    /// it can be told without applying it (see the module docs); `None` otherwise, and always
+    /// for a model that is not timeless. A `Canon` that predicts serves one model: what it
+    /// learnt of arrivals belongs to that model.
     pub fn predict(
         &self,
         sim: &Simulation<'_>,
@@ -37,6 +37,9 @@ impl Canon {
         choice: Choice,
     ) -> Option<Fingerprint> {
         debug_assert_eq!(sim.now(), parts.now);
+        if !sim.model.is_timeless() {
+            return None;
+        }
         match choice {
             Choice::Fire(entry) => match entry.timer {
                 Timer::Arrival { stream } => self.predict_arrival(sim, parts, stream),
