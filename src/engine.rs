@@ -578,6 +578,17 @@ impl<'m> Simulation<'m> {
     /// [`options`](Self::options) written into `out` (cleared first), so that a caller asking
     /// at every state (the explorer) reuses one buffer instead of allocating a list each time.
     pub fn options_into(&self, out: &mut Vec<Choice>) {
+        self.list_options(out, true);
+    }
+
+    /// [`options_into`](Self::options_into) with only the lowest-numbered idle worker of each
+    /// pool offered a take: the explorer's symmetry reduction treats a pool's idle workers as
+    /// one, and listing the others only to drop them is most of the list on large pools.
+    pub fn options_lowest_idle_into(&self, out: &mut Vec<Choice>) {
+        self.list_options(out, false);
+    }
+
+    fn list_options(&self, out: &mut Vec<Choice>, every_idle: bool) {
         out.clear();
         let runs = self.just_taken.iter().map(|&t| Choice::Run(t));
         if self.mid_round {
@@ -598,12 +609,16 @@ impl<'m> Simulation<'m> {
             if !self.pool_can_take(p, pool) {
                 continue;
             }
-            out.extend(
-                self.model
-                    .workers_of(p)
-                    .filter(|&w| self.workers[w as usize].is_none())
-                    .map(Choice::Take),
-            );
+            let idle = self
+                .model
+                .workers_of(p)
+                .filter(|&w| self.workers[w as usize].is_none())
+                .map(Choice::Take);
+            if every_idle {
+                out.extend(idle);
+            } else {
+                out.extend(idle.take(1));
+            }
         }
         if !self.mid_round {
             out.extend(runs);

@@ -169,7 +169,12 @@ pub fn explored_options(sim: &Simulation<'_>, reductions: Reductions) -> Vec<Cho
 /// [`explored_options`] written into `out` (cleared first): the search asks at every state, and
 /// reusing one buffer spares an allocation each time.
 pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: &mut Vec<Choice>) {
-    sim.options_into(out);
+    if reductions.symmetry {
+        // Only the lowest idle worker of each pool is offered a take.
+        sim.options_lowest_idle_into(out);
+    } else {
+        sim.options_into(out);
+    }
     if reductions.partial_order {
         if let Some(&local) = out.iter().find(|&&c| is_local(sim, c)) {
             out.clear();
@@ -178,19 +183,6 @@ pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: 
         }
     }
     if reductions.symmetry {
-        // Only the lowest idle worker of each pool: takes are listed by worker, and a pool's
-        // workers are numbered consecutively, so a take is redundant exactly when the take
-        // listed before it is of the same pool.
-        let mut last_pool = None;
-        out.retain(|&c| match c {
-            Choice::Take(w) => {
-                let p = sim.model.pool_of(w);
-                let keep = last_pool != Some(p);
-                last_pool = Some(p);
-                keep
-            }
-            _ => true,
-        });
         drop_twin_choices(sim, out);
     }
 }

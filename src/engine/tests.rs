@@ -265,3 +265,47 @@ fn a_model_is_timeless_only_when_nothing_takes_time() {
     late.arrivals[0].pattern = ArrivalPattern::At(vec![0, S]);
     assert!(!Model::new(late).is_timeless(), "an arrival at 1 s");
 }
+
+#[test]
+fn lowest_idle_options_are_the_options_with_one_take_per_pool() {
+    struct Check(crate::rng::SimRng, usize);
+    impl Chooser for Check {
+        fn choose(&mut self, sim: &Simulation<'_>, options: &[Choice]) -> Option<usize> {
+            let mut seen_pools = Vec::new();
+            let expected: Vec<Choice> = options
+                .iter()
+                .copied()
+                .filter(|&c| match c {
+                    Choice::Take(w) => {
+                        let p = sim.model.pool_of(w);
+                        let first = !seen_pools.contains(&p);
+                        seen_pools.push(p);
+                        first
+                    }
+                    _ => true,
+                })
+                .collect();
+            let mut lowest = Vec::new();
+            sim.options_lowest_idle_into(&mut lowest);
+            assert_eq!(lowest, expected);
+            self.1 += options
+                .iter()
+                .filter(|c| matches!(c, Choice::Take(_)))
+                .count();
+            Some(self.0.below(options.len()))
+        }
+    }
+    let mut takes = 0;
+    for seed in 0..20 {
+        let model = Model::new(fanout(4, 3, 2).with_any_timing());
+        let mut check = Check(crate::rng::SimRng::new(seed), 0);
+        run(
+            &mut Simulation::new(&model),
+            &mut check,
+            &mut (),
+            Limits::default(),
+        );
+        takes += check.1;
+    }
+    assert!(takes > 100, "only {takes} takes listed");
+}
