@@ -68,6 +68,17 @@ impl Multiset {
         self.sum = self.sum.wrapping_add(h);
         self.count += 1;
     }
+
+    /// Takes out `h`, which was added.
+    fn remove(&mut self, h: u128) {
+        self.sum = self.sum.wrapping_sub(h);
+        self.count -= 1;
+    }
+
+    /// Puts `new` in the place of `old`, which was added.
+    fn replace(&mut self, old: u128, new: u128) {
+        self.sum = self.sum.wrapping_sub(old).wrapping_add(new);
+    }
 }
 
 /// The members of one `then` group found so far, all in one container.
@@ -189,18 +200,9 @@ impl Canon {
     /// work or wait.
     #[inline]
     fn read_timers(&mut self, sim: &Simulation<'_>, now: u64) {
-        for e in sim.agenda().iter() {
-            let task = match e.timer {
-                Timer::Arrival { stream } => {
-                    self.arrivals.push((stream, e.time - now));
-                    continue;
-                }
-                Timer::WorkDone { task } => task,
-                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
-                Timer::Timeout { .. } => continue,
-            };
-            self.slots[held_by(sim, task)].timer_left = e.time - now;
-        }
+        for_each_timer(sim, now, &mut self.arrivals, |w, left| {
+            self.slots[w].timer_left = left
+        });
     }
 
     /// Queued tasks, from the queues (so their positions come for free). Siblings are usually
@@ -446,6 +448,30 @@ fn held_node(
         children.count,
         children.sum,
     )
+}
+
+/// Reads the agenda of `sim`: the time left to each arrival stream's next arrival into
+/// `arrivals`, and the time left on each live work or wait timer to `held` with the worker of
+/// its task.
+#[inline]
+fn for_each_timer(
+    sim: &Simulation<'_>,
+    now: u64,
+    arrivals: &mut Vec<(u32, u64)>,
+    mut held: impl FnMut(usize, u64),
+) {
+    for e in sim.agenda().iter() {
+        let task = match e.timer {
+            Timer::Arrival { stream } => {
+                arrivals.push((stream, e.time - now));
+                continue;
+            }
+            Timer::WorkDone { task } => task,
+            Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
+            Timer::Timeout { .. } => continue,
+        };
+        held(held_by(sim, task), e.time - now);
+    }
 }
 
 /// The worker holding `task` (a task with a timer is working or waiting).

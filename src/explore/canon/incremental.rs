@@ -22,8 +22,7 @@
 
 use smallvec::SmallVec;
 
-use super::{container_of, held_by, held_node, Canon, Container, Fingerprint, Multiset};
-use crate::engine::agenda::Timer;
+use super::{container_of, for_each_timer, held_node, Canon, Container, Fingerprint, Multiset};
 use crate::engine::{Event, InstanceId, Model, Observer, Simulation, Status, WorkerId};
 use crate::scenario::Step;
 
@@ -286,9 +285,7 @@ impl Canon {
         // Finished tasks leave their containers (their own children are all gone).
         for &w in &changes.freed {
             let part = out.slots[w as usize];
-            let held = &mut out.slots[part.container as usize].held;
-            held.sum = held.sum.wrapping_sub(part.node);
-            held.count -= 1;
+            out.slots[part.container as usize].held.remove(part.node);
             self.mark(part.container as usize, roots);
         }
         for &w in &changes.freed {
@@ -405,11 +402,8 @@ impl Canon {
         debug_assert!(changes.took.len() == 1 && changes.appended.is_empty());
         let taken = sim.workers()[changes.took[0] as usize].expect("the taken task");
         let c = container_of(sim, taken, roots);
-        let set = &mut out.queued[c * queues + q];
-        set.sum = set
-            .sum
-            .wrapping_sub(self.queued_leaf(sim.instance(taken), q, 0, queues));
-        set.count -= 1;
+        let leaf = self.queued_leaf(sim.instance(taken), q, 0, queues);
+        out.queued[c * queues + q].remove(leaf);
         self.mark(c, roots);
         // Siblings usually wait together: their shifts are summed before they are added.
         let (mut parent, mut c, mut moved) = (None, roots, 0u128);
@@ -477,8 +471,7 @@ impl Canon {
                 continue;
             }
             let c = out.slots[w].container as usize;
-            let held = &mut out.slots[c].held;
-            held.sum = held.sum.wrapping_sub(old).wrapping_add(node);
+            out.slots[c].held.replace(old, node);
             self.mark(c, roots);
         }
     }
@@ -501,23 +494,12 @@ impl Canon {
         wanted: impl Fn(usize) -> bool,
         parts: &mut Parts,
     ) {
-        let now = sim.now();
         self.arrivals.clear();
-        for e in sim.agenda().iter() {
-            let task = match e.timer {
-                Timer::Arrival { stream } => {
-                    self.arrivals.push((stream, e.time - now));
-                    continue;
-                }
-                Timer::WorkDone { task } => task,
-                Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
-                Timer::Timeout { .. } => continue,
-            };
-            let w = held_by(sim, task);
+        for_each_timer(sim, sim.now(), &mut self.arrivals, |w, left| {
             if wanted(w) {
-                parts.slots[w].timer = e.time - now;
+                parts.slots[w].timer = left;
             }
-        }
+        });
         parts.arrivals = self.arrivals_hash(sim);
     }
 }

@@ -105,8 +105,7 @@ impl Canon {
         let (old, new) = loop {
             if c == roots {
                 let mut total = parts.children(roots, queues);
-                total.sum = total.sum.wrapping_sub(leaving);
-                total.count -= 1;
+                total.remove(leaving);
                 return Some(super::seal(sim, total, parts.arrivals));
             }
             let mut parent = *sim.instance(workers[c].expect("a container holds a task"));
@@ -121,8 +120,7 @@ impl Canon {
                 continue;
             }
             let mut children = parts.children(c, queues);
-            children.sum = children.sum.wrapping_sub(leaving);
-            children.count -= 1;
+            children.remove(leaving);
             let node = held_node(sim, &parent, c, parts.slots[c].timer, children);
             break (parts.slots[c].node, node);
         };
@@ -207,14 +205,14 @@ fn carry_up(
     let mut c = parts.slots[w].container as usize;
     while c != roots {
         let mut children = parts.children(c, queues);
-        children.sum = children.sum.wrapping_sub(old).wrapping_add(new);
+        children.replace(old, new);
         let holder = sim.instance(workers[c].expect("a container holds a task"));
         old = parts.slots[c].node;
         new = held_node(sim, holder, c, parts.slots[c].timer, children);
         c = parts.slots[c].container as usize;
     }
     let mut total = parts.children(roots, queues);
-    total.sum = total.sum.wrapping_sub(old).wrapping_add(new);
+    total.replace(old, new);
     super::seal(sim, total, parts.arrivals)
 }
 
