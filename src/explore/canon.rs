@@ -142,9 +142,9 @@ pub struct Canon {
     /// as a list; also the workers in the order their nodes are computed.
     dirty: Vec<bool>,
     order: Vec<u32>,
-    /// What arrivals led to, learnt for [`Canon::predict`]: (arrivals hash before, stream,
-    /// arrivals hash after).
-    arrival_memo: Vec<(u128, u32, u128)>,
+    /// What arrivals led to, learnt for [`Canon::predict`]: by (arrivals hash before, stream),
+    /// the arrivals hash after. Only looked up, never walked, so its order reaches nothing.
+    arrival_memo: std::collections::HashMap<(u128, u32), u128>,
 }
 
 /// The canonical fingerprint of `sim` under symmetry reduction (allocates scratch space; the

@@ -428,10 +428,15 @@ impl StateHasher {
         let f = self
             .canon
             .fingerprint_after(sim, &parent.parts, &self.changes, &mut self.parts);
-        if let Choice::Fire(Entry {
-            timer: Timer::Arrival { stream },
-            ..
-        }) = choice
+        // What an arrival does to what is left to arrive is learnt only where it is predicted
+        // (elsewhere the clock moves, and the table would only grow).
+        if let (
+            true,
+            Choice::Fire(Entry {
+                timer: Timer::Arrival { stream },
+                ..
+            }),
+        ) = (self.predicting, choice)
         {
             let (before, after) = (parent.parts.arrivals(), self.parts.arrivals());
             self.canon.learn_arrival(before, stream, after);

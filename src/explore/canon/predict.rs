@@ -54,13 +54,7 @@ impl Canon {
     /// Records that an arrival of `stream` from a state whose arrivals hash to `before` led to
     /// a state whose arrivals hash to `after`.
     pub fn learn_arrival(&mut self, before: u128, stream: u32, after: u128) {
-        if !self
-            .arrival_memo
-            .iter()
-            .any(|&(b, s, _)| b == before && s == stream)
-        {
-            self.arrival_memo.push((before, stream, after));
-        }
+        self.arrival_memo.entry((before, stream)).or_insert(after);
     }
 
     fn predict_arrival(
@@ -69,10 +63,7 @@ impl Canon {
         parts: &Parts,
         stream: u32,
     ) -> Option<Fingerprint> {
-        let &(_, _, arrivals) = self
-            .arrival_memo
-            .iter()
-            .find(|&&(b, s, _)| b == parts.arrivals && s == stream)?;
+        let &arrivals = self.arrival_memo.get(&(parts.arrivals, stream))?;
         let task = sim.scenario().arrivals[stream as usize].task;
         let q = sim.scenario().tasks[task].queue;
         let queues = sim.scenario().queues.len();
