@@ -399,11 +399,10 @@ fn seal(sim: &Simulation<'_>, total: Multiset, arrivals: u128) -> Fingerprint {
         (total.sum >> 64) as u64,
         arrivals as u64,
         (arrivals >> 64) as u64,
+        sim.now(),
     ];
-    match sim.scenario().horizon {
-        Some(_) => mix(&[&words[..], &[sim.now()]].concat()),
-        None => mix(&words),
-    }
+    let with_now = sim.scenario().horizon.is_some();
+    mix(&words[..words.len() - 1 + with_now as usize])
 }
 
 /// [`Canon::queued_leaf`] for a task the table does not hold (it has run, or it is far down
