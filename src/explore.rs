@@ -45,7 +45,7 @@ mod step;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Choice, Event, Model, Observer, Simulation, Status, TaskResult};
+use crate::engine::{Choice, Event, Idle, Model, Observer, Simulation, Status, TaskResult};
 use crate::scenario::{format_ticks, Scenario, Step};
 
 pub use crate::engine::Chooser;
@@ -171,9 +171,9 @@ pub fn explored_options(sim: &Simulation<'_>, reductions: Reductions) -> Vec<Cho
 pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: &mut Vec<Choice>) {
     if reductions.symmetry {
         // Only the lowest idle worker of each pool is offered a take.
-        sim.options_lowest_idle_into(out);
+        sim.options_into(Idle::Lowest, out);
     } else {
-        sim.options_into(out);
+        sim.options_into(Idle::Every, out);
     }
     if reductions.partial_order {
         if let Some(&local) = out.iter().find(|&&c| is_local(sim, c)) {

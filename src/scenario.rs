@@ -88,6 +88,17 @@ pub enum Discipline {
     Priority,
 }
 
+impl Discipline {
+    /// The discipline's name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Discipline::Fifo => "fifo",
+            Discipline::Lifo => "lifo",
+            Discipline::Priority => "priority",
+        }
+    }
+}
+
 /// A consumer process with its worker threads.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pool {

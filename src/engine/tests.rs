@@ -1,7 +1,11 @@
 //! Engine unit tests on hand-built scenarios (independent of the parser).
 
 use super::*;
-use crate::scenario::{Arrival, Duration, Pool, Queue, TaskType, TICKS_PER_SECOND};
+use crate::rng::SimRng;
+use crate::scenario::{
+    Arrival, ArrivalPattern, Discipline, Duration, OnTimeout, Pool, Queue, Scenario, Step, TaskId,
+    TaskType, Tick, Ties, TICKS_PER_SECOND,
+};
 
 const S: Tick = TICKS_PER_SECOND;
 
@@ -248,8 +252,11 @@ fn event_limit_stops_a_run() {
 #[test]
 fn names_are_numbered_as_format_would() {
     for n in [0, 1, 9, 10, 99, 100, 12_345, u32::MAX] {
-        assert_eq!(super::numbered("subtask", '#', n), format!("subtask#{n}"));
-        assert_eq!(super::numbered("a/1", '/', n), format!("a/1/{n}"));
+        assert_eq!(
+            super::model::numbered("subtask", '#', n),
+            format!("subtask#{n}")
+        );
+        assert_eq!(super::model::numbered("a/1", '/', n), format!("a/1/{n}"));
     }
 }
 
@@ -286,7 +293,7 @@ fn lowest_idle_options_are_the_options_with_one_take_per_pool() {
                 })
                 .collect();
             let mut lowest = Vec::new();
-            sim.options_lowest_idle_into(&mut lowest);
+            sim.options_into(Idle::Lowest, &mut lowest);
             assert_eq!(lowest, expected);
             self.1 += options
                 .iter()
@@ -308,4 +315,112 @@ fn lowest_idle_options_are_the_options_with_one_take_per_pool() {
         takes += check.1;
     }
     assert!(takes > 100, "only {takes} takes listed");
+}
+
+/// Every event of a run with the instant it happened at, as text: two runs that log the same
+/// went step for step alike.
+#[derive(Default)]
+struct Log(Vec<String>);
+
+impl Observer for Log {
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        self.0.push(format!("{} {event:?}", sim.now()));
+    }
+}
+
+#[test]
+fn random_ties_recorded_as_values_replay_step_for_step() {
+    let mut scenario = fanout(3, 4, 2);
+    scenario.tasks[1].steps = vec![Step::Work(Duration::Exp { mean: S })];
+    let model = Model::new(scenario);
+    for seed in 0..20 {
+        let mut recorder = TiesByValue(Recorder::new(RandomTies(SimRng::new(seed))));
+        let mut sim = Simulation::with_seed(&model, seed);
+        let mut log = Log::default();
+        let outcome = run(&mut sim, &mut recorder, &mut log, Limits::default());
+        let decided = recorder.0.decided;
+        assert!(!decided.is_empty());
+        assert!(decided.iter().all(|d| matches!(
+            d,
+            Decided::Value {
+                decision: Decision::Tie,
+                ..
+            }
+        )));
+        assert!(
+            decided
+                .iter()
+                .any(|d| matches!(d, Decided::Value { of, .. } if *of > 1)),
+            "the run should have had a tie to break"
+        );
+
+        // The values alone reproduce the run, event for event.
+        let mut replayer = TiesByValue(Replayer::new(decided.clone()));
+        let mut again = Simulation::with_seed(&model, seed);
+        let mut replayed = Log::default();
+        let outcome_again = run(&mut again, &mut replayer, &mut replayed, Limits::default());
+        assert_eq!(outcome_again.name(), outcome.name());
+        assert_eq!(replayed.0, log.0);
+        assert_eq!(replayer.0.followed(), decided.len());
+
+        // Another value at the first real tie gives another run.
+        let mut changed = decided.clone();
+        let tie = changed
+            .iter()
+            .position(|d| matches!(d, Decided::Value { of, .. } if *of > 1))
+            .expect("a tie");
+        if let Decided::Value { outcome, of, .. } = &mut changed[tie] {
+            *outcome = (*outcome + 1) % *of;
+        }
+        let mut other = Simulation::with_seed(&model, seed);
+        let mut other_log = Log::default();
+        run(
+            &mut other,
+            &mut TiesByValue(Replayer::new(changed)),
+            &mut other_log,
+            Limits::default(),
+        );
+        assert_ne!(other_log.0, log.0);
+    }
+}
+
+#[test]
+fn a_replay_stops_where_the_record_does_not_fit() {
+    let model = Model::new(fanout(2, 2, 3));
+    let wrong = vec![Decided::Value {
+        decision: Decision::Tie,
+        outcome: 0,
+        of: 99,
+    }];
+    let mut sim = Simulation::new(&model);
+    let outcome = run(
+        &mut sim,
+        &mut TiesByValue(Replayer::new(wrong)),
+        &mut (),
+        Limits::default(),
+    );
+    assert!(matches!(outcome, Outcome::Stopped), "{outcome:?}");
+}
+
+#[test]
+fn a_recycled_state_equals_a_clone() {
+    // `clone_from` into a state of another run must give what `clone` gives: the state's
+    // fields are listed once for both, so none can be missed.
+    let model = Model::new(fanout(3, 4, 2));
+    let mut a = Simulation::with_seed(&model, 1);
+    let mut b = Simulation::with_seed(&model, 2);
+    let mut ties = RandomTies(SimRng::new(3));
+    for _ in 0..7 {
+        if let Some(choice) = a.canonical_choice() {
+            a.apply(choice, &mut ());
+        }
+        let options = b.options();
+        if !options.is_empty() {
+            let i = ties.choose(&b, &options).unwrap();
+            b.apply(options[i], &mut ());
+        }
+    }
+    let mut recycled = b.clone();
+    recycled.clone_from(&a);
+    assert_eq!(format!("{recycled:?}"), format!("{:?}", a.clone()));
 }

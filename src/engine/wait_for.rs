@@ -171,9 +171,11 @@ pub fn stuck_set(sim: &Simulation<'_>) -> Vec<bool> {
 fn full_pools(sim: &Simulation<'_>, stuck: &[bool]) -> Vec<bool> {
     (0..sim.scenario().pools.len())
         .map(|p| {
-            sim.model
-                .workers_of(p)
-                .all(|w| sim.workers[w as usize].is_some_and(|t| stuck[t as usize]))
+            sim.model.workers_of(p).all(|w| {
+                sim.workers[w as usize]
+                    .task()
+                    .is_some_and(|t| stuck[t as usize])
+            })
         })
         .collect()
 }
@@ -184,7 +186,7 @@ fn explain(sim: &Simulation<'_>, stuck: &[bool]) -> Deadlock {
     let full = full_pools(sim, stuck);
     let mut holders = Vec::new();
     for (w, task) in sim.workers.iter().enumerate() {
-        let Some(t) = *task else { continue };
+        let Some(t) = task.task() else { continue };
         if !stuck[t as usize] {
             continue;
         }

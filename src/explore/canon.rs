@@ -27,7 +27,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Instance, InstanceId, Link, Simulation, Status};
+use crate::engine::{Instance, InstanceId, Link, Simulation, Status, Worker};
 
 /// A 128-bit fingerprint of a state.
 pub type Fingerprint = u128;
@@ -165,7 +165,7 @@ impl Canon {
         self.arrivals.clear();
         self.read_timers(sim, now);
         // Held tasks: where each goes, and how many held children each waits for.
-        for (w, &held) in workers.iter().enumerate() {
+        for (w, held) in workers.iter().map(Worker::task).enumerate() {
             if let Some(task) = held {
                 let c = container_of(sim, task, roots);
                 self.slots[w].container = c as u32;
@@ -256,7 +256,7 @@ impl Canon {
     #[inline(never)]
     fn add_held(&mut self, sim: &Simulation<'_>, roots: Container) {
         let workers = sim.workers();
-        for (first, &held) in workers.iter().enumerate() {
+        for (first, held) in workers.iter().map(Worker::task).enumerate() {
             let Some(mut task) = held else { continue };
             if self.slots[first].pending != 0 {
                 continue;
@@ -284,7 +284,7 @@ impl Canon {
                     break;
                 }
                 w = c;
-                task = workers[w].expect("a container worker holds a task");
+                task = workers[w].task().expect("a container worker holds a task");
             }
         }
     }

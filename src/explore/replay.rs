@@ -5,7 +5,7 @@
 //! the loop shared by [`tell`], which tells each step as a sentence, and minimisation, which
 //! only needs to know whether and when the steps deadlock, and so formats nothing.
 
-use crate::engine::{Choice, Chooser, Deadlock, Model, Simulation};
+use crate::engine::{Choice, Chooser, Deadlock, Idle, Model, Simulation};
 
 use super::settle;
 use super::step::{find, not_possible, position, ScheduleStep};
@@ -146,7 +146,7 @@ pub(crate) fn follow<'m>(
         if !settle(sim) {
             return Err(Misfit::AfterTheEnd(followed));
         }
-        sim.options_into(options);
+        sim.options_into(Idle::Every, options);
         let Some(i) = position(sim, options, step) else {
             return Err(Misfit::NotPossible(followed));
         };

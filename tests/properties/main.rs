@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use qsim::engine::{
-    run, simulate, Advance, Canonical, Chooser, Event, InstanceId, Limits, Model, Observer,
-    Outcome, RandomTies, Simulation, Status, TaskResult,
+    run, simulate, Activity, Advance, Canonical, Chooser, Event, InstanceId, Limits, Model,
+    Observer, Outcome, RandomTies, Simulation, Status, TaskResult,
 };
 use qsim::explore::{self, replay, Budget, Exploration, Reductions, Timing, Verdict};
 use qsim::rng::SimRng;
@@ -107,13 +107,18 @@ impl Invariants {
         self.last_now = sim.now();
         let workers = sim.workers();
         let mut held = BTreeSet::new();
-        for (w, t) in workers.iter().enumerate() {
-            let Some(t) = *t else { continue };
+        for (w, worker) in workers.iter().enumerate() {
+            let Some(t) = worker.task() else { continue };
             if !held.insert(t) {
                 self.flag(format!("{at}: task slot {t} is held by two workers"));
             }
             let status = sim.instance(t).status;
-            if status.worker() != Some(w as u32) {
+            let waiting_alike = match (worker.activity, status) {
+                (Activity::Waiting { timed, .. }, Status::Waiting { timed: t2, .. }) => timed == t2,
+                (Activity::Running(_), Status::Taken(_) | Status::Working(_)) => true,
+                _ => false,
+            };
+            if status.worker() != Some(w as u32) || !waiting_alike {
                 self.flag(format!(
                     "{at}: worker {w} holds {} whose status is {status:?}",
                     sim.task_name(t)
@@ -122,7 +127,7 @@ impl Invariants {
         }
         for (id, inst) in sim.instances() {
             if let Some(w) = inst.status.worker() {
-                if workers.get(w as usize).copied().flatten() != Some(id) {
+                if workers.get(w as usize).and_then(|w| w.task()) != Some(id) {
                     self.flag(format!(
                         "{at}: {} says it holds worker {w}, which holds {:?}",
                         sim.task_name(id),
@@ -136,11 +141,12 @@ impl Invariants {
             let range = sim.model.workers_of(p);
             let really_idle = range
                 .clone()
-                .filter(|&w| workers[w as usize].is_none())
+                .filter(|&w| workers[w as usize].is_idle())
                 .count();
             let really_waiting = range
                 .filter(|&w| {
                     workers[w as usize]
+                        .task()
                         .is_some_and(|t| matches!(sim.instance(t).status, Status::Waiting { .. }))
                 })
                 .count();

@@ -23,7 +23,7 @@
 use smallvec::SmallVec;
 
 use super::{container_of, for_each_timer, held_node, Canon, Container, Fingerprint, Multiset};
-use crate::engine::{Event, InstanceId, Model, Observer, Simulation, Status, WorkerId};
+use crate::engine::{Event, InstanceId, Model, Observer, Simulation, Status, Worker, WorkerId};
 use crate::scenario::Step;
 
 /// The parts of a state's fingerprint that its successors reuse (see the module docs).
@@ -222,13 +222,13 @@ impl Canon {
         let queues = sim.scenario().queues.len();
         let now = sim.now();
         out.reset(roots, queues, now);
-        for (w, &held) in workers.iter().enumerate() {
+        for (w, held) in workers.iter().map(Worker::task).enumerate() {
             if let Some(task) = held {
                 out.slots[w].container = container_of(sim, task, roots) as u32;
             }
         }
         self.order.clear();
-        for (w, &held) in workers.iter().enumerate() {
+        for (w, held) in workers.iter().map(Worker::task).enumerate() {
             if held.is_some() {
                 let mut depth = 0;
                 let mut c = out.slots[w].container as usize;
@@ -294,7 +294,9 @@ impl Canon {
         // A task taken joins its container as a node to compute (counted now, hash 0 so far).
         for &w in &changes.took {
             let w = w as usize;
-            let task = workers[w].expect("a worker that took a task holds it");
+            let task = workers[w]
+                .task()
+                .expect("a worker that took a task holds it");
             let c = container_of(sim, task, roots);
             out.slots[w].container = c as u32;
             out.slots[w].depth = if c == roots {
@@ -309,7 +311,7 @@ impl Canon {
         let mut timed = changes.arrived;
         for &w in changes.touched.iter().chain(&changes.took) {
             let w = w as usize;
-            if let Some(task) = workers[w] {
+            if let Some(task) = workers[w].task() {
                 self.mark(w, roots);
                 // Only a working or a timed waiting task has a timer.
                 out.slots[w].timer = u64::MAX;
@@ -400,7 +402,9 @@ impl Canon {
         let roots = sim.workers().len();
         let queues = sim.scenario().queues.len();
         debug_assert!(changes.took.len() == 1 && changes.appended.is_empty());
-        let taken = sim.workers()[changes.took[0] as usize].expect("the taken task");
+        let taken = sim.workers()[changes.took[0] as usize]
+            .task()
+            .expect("the taken task");
         let c = container_of(sim, taken, roots);
         let leaf = self.queued_leaf(sim.instance(taken), q, 0, queues);
         out.queued[c * queues + q].remove(leaf);
@@ -461,7 +465,7 @@ impl Canon {
             }
             let w = self.order.swap_remove(deepest) as usize;
             self.dirty[w] = false;
-            if sim.workers()[w].is_none() {
+            if sim.workers()[w].is_idle() {
                 // Its task finished with this choice (its parts are cleared already).
                 continue;
             }
@@ -479,7 +483,9 @@ impl Canon {
     /// The node hash of worker `w`'s held task, from its parts.
     #[inline]
     fn node_of(&self, sim: &Simulation<'_>, parts: &Parts, w: usize, queues: usize) -> u128 {
-        let task = sim.workers()[w].expect("a marked worker holds a task");
+        let task = sim.workers()[w]
+            .task()
+            .expect("a marked worker holds a task");
         let children = parts.children(w, queues);
         held_node(sim, sim.instance(task), w, parts.slots[w].timer, children)
     }

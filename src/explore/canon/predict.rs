@@ -99,7 +99,7 @@ impl Canon {
                 total.remove(leaving);
                 return Some(super::seal(sim, total, parts.arrivals));
             }
-            let mut parent = *sim.instance(workers[c].expect("a container holds a task"));
+            let mut parent = *sim.instance(workers[c].task().expect("a container holds a task"));
             parent.outstanding -= 1;
             if parent.outstanding == 0 && matches!(parent.status, Status::Waiting { .. }) {
                 // It resumes: it finishes if nothing follows its wait and no child failed.
@@ -197,7 +197,7 @@ fn carry_up(
     while c != roots {
         let mut children = parts.children(c, queues);
         children.replace(old, new);
-        let holder = sim.instance(workers[c].expect("a container holds a task"));
+        let holder = sim.instance(workers[c].task().expect("a container holds a task"));
         old = parts.slots[c].node;
         new = held_node(sim, holder, c, parts.slots[c].timer, children);
         c = parts.slots[c].container as usize;

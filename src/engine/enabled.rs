@@ -1,0 +1,240 @@
+//! What is enabled: every [`Choice`] that can happen next, in canonical order.
+//!
+//! One iterator, [`Enabled`], walks the enabled choices of a state in the canonical order of
+//! the engine's docs; everything that asks "what can happen?" is derived from it:
+//! [`Simulation::options`] (the list a [`Chooser`](super::Chooser) picks from, and the
+//! explorer branches on), [`Simulation::has_options`] ("is anything enabled?") and
+//! [`Simulation::canonical_choice`] (the first of them, which `qsim run` takes). A new kind of
+//! choice is one more phase here, and every one of them sees it.
+//!
+//! The canonical order: while the tasks of a dispatch round are running their steps, those
+//! come first; then the timers due now, in the order they were set; then, pool by pool in
+//! file order, the idle workers that can take a task (lowest first); then the tasks just taken,
+//! in the order taken.
+
+use super::agenda::Entry;
+use super::{InstanceId, Simulation, WorkerId};
+
+/// One thing that can happen next; see the engine's docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Choice {
+    /// Fire this timer (it is due at the current instant).
+    Fire(Entry),
+    /// This idle worker takes the next task from its pool's queues.
+    Take(WorkerId),
+    /// This just-taken task runs its instantaneous steps.
+    Run(InstanceId),
+}
+
+/// Which idle workers of a pool are offered a take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idle {
+    /// Every idle worker (the plain option list).
+    Every,
+    /// Only the lowest-numbered idle worker of each pool: the explorer's symmetry reduction
+    /// treats a pool's idle workers as one, and listing the others only to drop them is most
+    /// of the list on large pools.
+    Lowest,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// The tasks of the current dispatch round, mid-round (index into `just_taken`).
+    RoundRuns(usize),
+    /// The first timer due now.
+    FirstFire,
+    /// The other timers due now, from `fires` (sorted latest first).
+    Fires,
+    /// Idle workers of pool `pool`, after worker `after` (`None`: from the first).
+    Takes {
+        pool: usize,
+        after: Option<WorkerId>,
+    },
+    /// The tasks just taken (index into `just_taken`).
+    Runs(usize),
+    Done,
+}
+
+/// The enabled choices of a state, in canonical order (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Enabled<'s, 'm> {
+    sim: &'s Simulation<'m>,
+    idle: Idle,
+    phase: Phase,
+    /// The timers due now after the first, latest first; filled only when asked for.
+    fires: smallvec::SmallVec<[Entry; 8]>,
+    /// Set when `fires` is still to be filled, with the sequence number to collect after.
+    collect_after: Option<Option<u64>>,
+}
+
+impl<'s, 'm> Enabled<'s, 'm> {
+    /// The enabled choices of `sim`, offering takes to `idle` workers.
+    pub fn new(sim: &'s Simulation<'m>, idle: Idle) -> Enabled<'s, 'm> {
+        let phase = if sim.mid_round {
+            Phase::RoundRuns(0)
+        } else {
+            Phase::FirstFire
+        };
+        Enabled {
+            sim,
+            idle,
+            phase,
+            fires: smallvec::SmallVec::new(),
+            collect_after: None,
+        }
+    }
+
+    /// Whether timer `e` can fire now.
+    fn is_due(&self, e: &Entry) -> bool {
+        e.time == self.sim.now && self.sim.is_live(&e.timer)
+    }
+
+    /// Fills `fires` with the timers due now whose sequence number is above `after`, latest
+    /// first (so that popping gives them in the order they were set).
+    fn collect_fires(&mut self, after: Option<u64>) {
+        let sim = self.sim;
+        self.fires.extend(
+            sim.agenda
+                .iter()
+                .filter(|e| after.is_none_or(|a| e.seq > a))
+                .filter(|e| e.time == sim.now && sim.is_live(&e.timer))
+                .copied(),
+        );
+        self.fires
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
+    }
+
+    /// The next idle worker of pool `pool` after `after`, if the pool can take a task.
+    fn next_take(&self, pool: usize, after: Option<WorkerId>) -> Option<WorkerId> {
+        let sim = self.sim;
+        if (self.idle == Idle::Lowest && after.is_some()) || !sim.pool_can_take(pool) {
+            return None;
+        }
+        let workers = sim.model.workers_of(pool);
+        let from = after.map_or(workers.start, |w| w + 1);
+        (from..workers.end).find(|&w| sim.workers[w as usize].is_idle())
+    }
+}
+
+impl Iterator for Enabled<'_, '_> {
+    type Item = Choice;
+
+    fn next(&mut self) -> Option<Choice> {
+        let sim = self.sim;
+        loop {
+            match self.phase {
+                Phase::RoundRuns(i) => match sim.just_taken.get(i) {
+                    Some(&t) => {
+                        self.phase = Phase::RoundRuns(i + 1);
+                        return Some(Choice::Run(t));
+                    }
+                    None => self.phase = Phase::FirstFire,
+                },
+                Phase::FirstFire => {
+                    self.phase = Phase::Fires;
+                    // The heap's top is the earliest (time, seq): when it is due it is the
+                    // first, and a run that takes only the first choice never sorts.
+                    match sim.agenda.peek().copied() {
+                        Some(top) if self.is_due(&top) => {
+                            self.collect_after = Some(Some(top.seq));
+                            return Some(Choice::Fire(top));
+                        }
+                        _ => self.collect_after = Some(None),
+                    }
+                }
+                Phase::Fires => {
+                    if let Some(after) = self.collect_after.take() {
+                        self.collect_fires(after);
+                    }
+                    match self.fires.pop() {
+                        Some(e) => return Some(Choice::Fire(e)),
+                        None => {
+                            self.phase = Phase::Takes {
+                                pool: 0,
+                                after: None,
+                            }
+                        }
+                    }
+                }
+                Phase::Takes { pool, after } => {
+                    if pool == sim.scenario().pools.len() {
+                        self.phase = if sim.mid_round {
+                            Phase::Done
+                        } else {
+                            Phase::Runs(0)
+                        };
+                        continue;
+                    }
+                    match self.next_take(pool, after) {
+                        Some(w) => {
+                            self.phase = Phase::Takes {
+                                pool,
+                                after: Some(w),
+                            };
+                            return Some(Choice::Take(w));
+                        }
+                        None => {
+                            self.phase = Phase::Takes {
+                                pool: pool + 1,
+                                after: None,
+                            }
+                        }
+                    }
+                }
+                Phase::Runs(i) => match sim.just_taken.get(i) {
+                    Some(&t) => {
+                        self.phase = Phase::Runs(i + 1);
+                        return Some(Choice::Run(t));
+                    }
+                    None => self.phase = Phase::Done,
+                },
+                Phase::Done => return None,
+            }
+        }
+    }
+}
+
+impl<'m> Simulation<'m> {
+    /// The enabled choices, in canonical order, as an iterator (see [`Enabled`]).
+    pub fn enabled(&self, idle: Idle) -> Enabled<'_, 'm> {
+        Enabled::new(self, idle)
+    }
+
+    /// Every choice enabled now, in canonical order. Empty when the instant is over.
+    pub fn options(&self) -> Vec<Choice> {
+        self.enabled(Idle::Every).collect()
+    }
+
+    /// The enabled choices written into `out` (cleared first), so that a caller asking at
+    /// every state (the explorer) reuses one buffer instead of allocating a list each time.
+    pub fn options_into(&self, idle: Idle, out: &mut Vec<Choice>) {
+        out.clear();
+        out.extend(self.enabled(idle));
+    }
+
+    /// Whether any choice is enabled now.
+    pub fn has_options(&self) -> bool {
+        self.enabled(Idle::Lowest).next().is_some()
+    }
+
+    /// The first enabled choice: the canonical rule's next choice. Drops the stale timers at
+    /// the top of the agenda on the way, so that they are not looked at again.
+    pub fn canonical_choice(&mut self) -> Option<Choice> {
+        while let Some(e) = self.agenda.peek() {
+            if e.time != self.now || self.is_live(&e.timer) {
+                break;
+            }
+            self.agenda.pop();
+        }
+        self.enabled(Idle::Lowest).next()
+    }
+
+    /// Whether pool `p` has an idle worker and some queue of it has a task.
+    pub(super) fn pool_can_take(&self, p: usize) -> bool {
+        self.pools[p].idle != 0
+            && self.scenario().pools[p]
+                .queues
+                .iter()
+                .any(|&q| !self.queues[q].is_empty())
+    }
+}

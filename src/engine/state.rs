@@ -1,0 +1,472 @@
+//! The state of one run: every task instance, worker, pool, queue and timer.
+//!
+//! # One definition of the fields
+//! The explorer clones states for every transition and recycles the states it drops
+//! ([`Clone::clone_from`] reuses their tables). A field left out of a hand-written `clone_from`
+//! would compile and silently corrupt recycled states, so the fields of [`Simulation`] are
+//! declared once, in the `state!` invocation below, which writes the struct, `clone` and
+//! `clone_from` from that one list; the constructor is a struct literal, which the compiler
+//! checks for completeness. A new field is one line there, plus its initial value.
+//!
+//! # Workers and pools
+//! A [`Worker`] is a record, not a bare task id: what it is doing ([`Activity`]), and room
+//! for what comes next (memory held, tasks run, restarting). A pool's counters
+//! ([`PoolCounters`]: idle workers, and workers held by waiting tasks) are changed only by
+//! [`Simulation::set_activity`], from the worker's old and new activity, so that they cannot
+//! drift from the workers they count.
+
+use crate::rng::SimRng;
+use crate::scenario::{PoolId, QueueId, Scenario, TaskId, Tick};
+
+use super::agenda::{Agenda, Timer};
+use super::model::numbered;
+use super::queue::TaskQueue;
+use super::{InstanceId, Model, WorkerId};
+
+/// The small per-pool, per-worker and per-stream tables of a simulation: kept inline while
+/// small, so that cloning a state (the explorer does it for every transition) does not go to
+/// the allocator for each of them.
+pub(crate) type Small<T> = smallvec::SmallVec<[T; 8]>;
+
+/// No instance, no group: the `u32` sentinel of the state's tables.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Where a task instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The slot is free (the instance finished).
+    Free,
+    /// Waiting in a queue for a worker.
+    Queued(QueueId),
+    /// Just taken by a worker; its instantaneous steps have not run yet.
+    Taken(WorkerId),
+    /// Running a `work` step on a worker.
+    Working(WorkerId),
+    /// Holding a worker in a `wait` for its children; `timed` when a timeout is set.
+    Waiting {
+        /// The worker it holds.
+        worker: WorkerId,
+        /// Whether a timeout will end the wait.
+        timed: bool,
+    },
+}
+
+impl Status {
+    /// The worker held, if any.
+    pub fn worker(self) -> Option<WorkerId> {
+        match self {
+            Status::Taken(w) | Status::Working(w) | Status::Waiting { worker: w, .. } => Some(w),
+            Status::Free | Status::Queued(_) => None,
+        }
+    }
+}
+
+/// How a task instance ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskResult {
+    /// It ran out of steps.
+    Completed,
+    /// A wait timed out with `on_timeout = "fail"`, or a child it waited for had failed.
+    Failed,
+}
+
+/// A reference to an instance that survives the slot's reuse: the slot and its generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Link {
+    pub(super) slot: InstanceId,
+    pub(super) generation: u32,
+}
+
+/// One task instance.
+#[derive(Clone, Copy, Debug)]
+pub struct Instance {
+    /// Its task type.
+    pub task: TaskId,
+    /// Index of the next step to run.
+    pub pc: u32,
+    /// 1-based number among the instances of its type, in creation order (`subtask#3`).
+    pub serial: u32,
+    /// Where it is.
+    pub status: Status,
+    /// The instance that spawned it, while that instance is alive.
+    pub parent: Option<Link>,
+    /// The `then` group it belongs to (index into the group table), if any.
+    pub group: u32,
+    /// Children spawned and not yet finished.
+    pub outstanding: u32,
+    /// Whether a child of it has failed (its next wait then fails).
+    pub child_failed: bool,
+    /// When it was put on its queue (latency is measured from here).
+    pub enqueued_at: Tick,
+    /// When it was taken by its worker.
+    pub taken_at: Tick,
+    pub(super) generation: u32,
+    pub(super) wait_token: u64,
+}
+
+/// A `spawn ... then = T` group: `T` is enqueued when its last child finishes.
+#[derive(Clone, Copy, Debug)]
+pub struct Group {
+    /// Children not finished yet (0 means the slot is free).
+    pub remaining: u32,
+    /// The callback type.
+    pub then: TaskId,
+    /// The spawner.
+    pub owner: Link,
+}
+
+/// What a worker is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activity {
+    /// Free to take a task.
+    Idle,
+    /// Holding a task that was just taken or is working.
+    Running(InstanceId),
+    /// Holding a task blocked in a `wait` for its children; `timed` when a timeout will end it.
+    Waiting {
+        /// The waiting task.
+        task: InstanceId,
+        /// Whether a timeout is set.
+        timed: bool,
+    },
+}
+
+/// One worker: a thread or process of a pool that takes one task at a time.
+///
+/// Only [`Simulation::set_activity`] changes it, so that its pool's counters follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Worker {
+    /// What it is doing.
+    pub activity: Activity,
+}
+
+impl Worker {
+    /// A worker with nothing to do.
+    pub const IDLE: Worker = Worker {
+        activity: Activity::Idle,
+    };
+
+    /// The task it holds, if any.
+    pub fn task(&self) -> Option<InstanceId> {
+        match self.activity {
+            Activity::Idle => None,
+            Activity::Running(t) | Activity::Waiting { task: t, .. } => Some(t),
+        }
+    }
+
+    /// Whether it is free to take a task.
+    pub fn is_idle(&self) -> bool {
+        self.activity == Activity::Idle
+    }
+}
+
+/// How many workers of one pool are idle, and how many are held by waiting tasks.
+///
+/// Kept by [`Simulation::set_activity`] from the workers' activities: the run loop reads them
+/// at every step (can this pool take a task? is every worker held by an untimed wait?) without
+/// walking the workers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolCounters {
+    /// Workers with nothing to do.
+    pub idle: u32,
+    /// Workers held by a task blocked in a wait.
+    pub waiting: u32,
+    /// Workers held by a task blocked in a wait without a timeout.
+    pub waiting_untimed: u32,
+}
+
+impl PoolCounters {
+    fn fresh(workers: u32) -> PoolCounters {
+        PoolCounters {
+            idle: workers,
+            waiting: 0,
+            waiting_untimed: 0,
+        }
+    }
+
+    /// Counts a worker doing `activity` in (`+1`) or out (`-1`, as wrapping addition).
+    fn count(&mut self, activity: Activity, delta: u32) {
+        match activity {
+            Activity::Idle => self.idle = self.idle.wrapping_add(delta),
+            Activity::Running(_) => {}
+            Activity::Waiting { timed, .. } => {
+                self.waiting = self.waiting.wrapping_add(delta);
+                if !timed {
+                    self.waiting_untimed = self.waiting_untimed.wrapping_add(delta);
+                }
+            }
+        }
+    }
+}
+
+/// How one field of the state is copied into a recycled state: plain `Copy` values are
+/// assigned, tables of `Copy` values are copied as slices (a `memcpy`, where
+/// `SmallVec::clone_from` would push them one at a time), the rest use their own `clone_from`.
+pub(crate) trait Recycle {
+    /// Makes `self` equal to `source`, reusing `self`'s storage.
+    fn recycle_from(&mut self, source: &Self);
+}
+
+impl<T: Copy> Recycle for Small<T> {
+    #[inline(always)]
+    fn recycle_from(&mut self, source: &Self) {
+        // Most have the same length in every state of a model (per task type, worker, pool or
+        // stream).
+        if self.len() == source.len() {
+            self.copy_from_slice(source);
+        } else {
+            self.clear();
+            self.extend_from_slice(source);
+        }
+    }
+}
+
+macro_rules! recycle_by_clone_from {
+    ($($t:ty),*) => {$(
+        impl Recycle for $t {
+            #[inline(always)]
+            fn recycle_from(&mut self, source: &Self) {
+                self.clone_from(source);
+            }
+        }
+    )*};
+}
+recycle_by_clone_from!(
+    Vec<Instance>,
+    Vec<Group>,
+    Vec<TaskQueue>,
+    Agenda,
+    SimRng,
+    u64,
+    bool,
+    &Model
+);
+
+/// Declares [`Simulation`] with its `Clone` impl from one list of fields (see the module docs).
+macro_rules! state {
+    (
+        $(#[$meta:meta])*
+        pub struct Simulation<'m> {
+            $(
+                $(#[$field_meta:meta])*
+                $vis:vis $field:ident : $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct Simulation<'m> {
+            $(
+                $(#[$field_meta])*
+                $vis $field: $ty,
+            )*
+        }
+
+        impl Clone for Simulation<'_> {
+            fn clone(&self) -> Self {
+                Simulation {
+                    $($field: Clone::clone(&self.$field),)*
+                }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                $(Recycle::recycle_from(&mut self.$field, &source.$field);)*
+            }
+        }
+    };
+}
+
+state! {
+    /// The complete state of one run. Cloning it is how the explorer branches (and
+    /// [`clone_from`](Clone::clone_from) reuses a recycled state's tables, so branching need
+    /// not allocate).
+    #[derive(Debug)]
+    pub struct Simulation<'m> {
+        /// The scenario being simulated, with its lookup tables.
+        pub model: &'m Model,
+        pub(super) now: Tick,
+        pub(super) rng: SimRng,
+        pub(super) instances: Vec<Instance>,
+        pub(super) free_slots: Small<InstanceId>,
+        pub(super) groups: Vec<Group>,
+        pub(super) free_groups: Small<u32>,
+        pub(super) created: Small<u32>,
+        pub(super) queues: Vec<TaskQueue>,
+        pub(super) workers: Small<Worker>,
+        pub(super) pools: Small<PoolCounters>,
+        pub(super) agenda: Agenda,
+        pub(super) arrivals_sent: Small<u64>,
+        pub(super) just_taken: Small<InstanceId>,
+        pub(super) mid_round: bool,
+        pub(super) enqueue_order: u64,
+        pub(super) next_token: u64,
+        pub(super) live: u64,
+        pub(super) choices_made: u64,
+    }
+}
+
+impl<'m> Simulation<'m> {
+    /// A run of `model` at instant 0, seeded with the scenario's seed.
+    pub fn new(model: &'m Model) -> Simulation<'m> {
+        Simulation::with_seed(model, model.scenario.seed)
+    }
+
+    /// A run of `model` at instant 0 with another seed.
+    pub fn with_seed(model: &'m Model, seed: u64) -> Simulation<'m> {
+        let s = &model.scenario;
+        let mut sim = Simulation {
+            model,
+            now: 0,
+            rng: SimRng::new(seed),
+            instances: Vec::new(),
+            free_slots: Small::new(),
+            groups: Vec::new(),
+            free_groups: Small::new(),
+            created: Small::from_elem(0, s.tasks.len()),
+            queues: s
+                .queues
+                .iter()
+                .map(|q| TaskQueue::new(q.discipline))
+                .collect(),
+            workers: Small::from_elem(Worker::IDLE, model.worker_count()),
+            pools: s
+                .pools
+                .iter()
+                .map(|p| PoolCounters::fresh(p.workers))
+                .collect(),
+            agenda: Agenda::default(),
+            arrivals_sent: Small::from_elem(0, s.arrivals.len()),
+            just_taken: Small::new(),
+            mid_round: false,
+            enqueue_order: 0,
+            next_token: 0,
+            live: 0,
+            choices_made: 0,
+        };
+        for stream in 0..s.arrivals.len() {
+            sim.schedule_arrival(stream);
+        }
+        sim
+    }
+
+    /// Changes what worker `w` is doing, and its pool's counters with it: the one place where
+    /// a worker's activity changes.
+    pub(super) fn set_activity(&mut self, w: WorkerId, activity: Activity) {
+        let old = std::mem::replace(&mut self.workers[w as usize].activity, activity);
+        let pool = &mut self.pools[self.model.pool_of(w)];
+        pool.count(old, u32::MAX);
+        pool.count(activity, 1);
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &'m Scenario {
+        &self.model.scenario
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Tick {
+        self.now
+    }
+
+    /// Number of choices applied so far.
+    pub fn choices_made(&self) -> u64 {
+        self.choices_made
+    }
+
+    /// Number of task instances alive (queued, held by a worker).
+    pub fn live_tasks(&self) -> u64 {
+        self.live
+    }
+
+    /// Instances created so far, per task type (arrivals, spawns and callbacks).
+    pub fn created(&self) -> &[u32] {
+        &self.created
+    }
+
+    /// The instance in slot `id` (check its status: a free slot is `Status::Free`).
+    pub fn instance(&self, id: InstanceId) -> &Instance {
+        &self.instances[id as usize]
+    }
+
+    /// Number of instance slots, free ones included (ids are below this).
+    pub fn slots(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Every slot with its id, free ones included.
+    pub fn instances(&self) -> impl Iterator<Item = (InstanceId, &Instance)> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| (i as InstanceId, inst))
+    }
+
+    /// The instance a link points to, if it is still alive.
+    pub fn resolve(&self, link: Link) -> Option<InstanceId> {
+        let inst = self.instances.get(link.slot as usize)?;
+        (inst.generation == link.generation && inst.status != Status::Free).then_some(link.slot)
+    }
+
+    /// The `then` groups, free ones (with `remaining == 0`) included.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// A task instance's display name, `type#serial`.
+    pub fn task_name(&self, id: InstanceId) -> String {
+        let inst = &self.instances[id as usize];
+        numbered(&self.scenario().tasks[inst.task].name, '#', inst.serial)
+    }
+
+    /// Every worker, pool 0's first (index by [`WorkerId`]).
+    pub fn workers(&self) -> &[Worker] {
+        &self.workers
+    }
+
+    /// The task held by worker `w`, if any.
+    pub fn held_by(&self, w: WorkerId) -> Option<InstanceId> {
+        self.workers[w as usize].task()
+    }
+
+    /// The queued tasks of queue `q`.
+    pub fn queue(&self, q: QueueId) -> &TaskQueue {
+        &self.queues[q]
+    }
+
+    /// Workers of pool `p` that are idle, held by a waiting task, and held in all.
+    pub fn pool_counts(&self, p: PoolId) -> (u32, u32, u32) {
+        let counts = &self.pools[p];
+        let workers = self.scenario().pools[p].workers;
+        (counts.idle, counts.waiting, workers - counts.idle)
+    }
+
+    /// The counters of pool `p`.
+    pub fn pool(&self, p: PoolId) -> &PoolCounters {
+        &self.pools[p]
+    }
+
+    /// The pending timers.
+    pub fn agenda(&self) -> &Agenda {
+        &self.agenda
+    }
+
+    /// Arrivals already sent, per stream.
+    pub fn arrivals_sent(&self) -> &[u64] {
+        &self.arrivals_sent
+    }
+
+    /// Tasks taken whose instantaneous steps have not run, in the order taken.
+    pub fn just_taken(&self) -> &[InstanceId] {
+        &self.just_taken
+    }
+
+    /// False once a timer has gone stale (a timeout whose wait already ended).
+    pub fn is_live(&self, timer: &Timer) -> bool {
+        match *timer {
+            Timer::Timeout { task, token } => {
+                let inst = &self.instances[task as usize];
+                inst.wait_token == token && matches!(inst.status, Status::Waiting { .. })
+            }
+            _ => true,
+        }
+    }
+}
