@@ -142,18 +142,18 @@ pub fn label(sim: &Simulation<'_>, choice: Choice) -> String {
 
 /// Whether `choice` touches only its own task (see the partial-order reduction above).
 pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
-    let next_is_work = |task, pc: u32| {
+    let next_is_local = |task, pc: u32| {
         let inst = sim.instance(task);
-        matches!(
-            sim.scenario().tasks[inst.task].steps.get(pc as usize),
-            Some(Step::Work(_))
-        )
+        sim.scenario().tasks[inst.task]
+            .steps
+            .get(pc as usize)
+            .is_some_and(Step::is_local)
     };
     match choice {
-        Choice::Run(task) => next_is_work(task, sim.instance(task).pc),
+        Choice::Run(task) => next_is_local(task, sim.instance(task).pc),
         Choice::Fire(entry) => matches!(
             entry.timer,
-            Timer::WorkDone { task } if next_is_work(task, sim.instance(task).pc + 1)
+            Timer::WorkDone { task } if next_is_local(task, sim.instance(task).pc + 1)
         ),
         Choice::Take(_) => false,
     }
@@ -218,7 +218,7 @@ fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<TwinKey> {
         Choice::Run(task) => (0, task),
         Choice::Fire(entry) => match entry.timer {
             Timer::WorkDone { task } => (1, task),
-            _ => return None,
+            Timer::Arrival { .. } | Timer::Timeout { .. } => return None,
         },
         Choice::Take(_) => return None,
     };

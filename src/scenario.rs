@@ -12,10 +12,12 @@
 pub mod duration;
 pub mod file;
 pub mod set;
+pub mod step;
 pub mod validate;
 
 use crate::rng::SimRng;
 
+pub use step::{OnTimeout, Step, StepKind};
 pub use validate::{load, parse};
 
 /// Simulated time: an integer number of nanoseconds since the start of the run.
@@ -121,40 +123,6 @@ pub struct TaskType {
     pub priority: i32,
     /// Steps, with every `call` already inlined (never empty after inlining a non-empty call).
     pub steps: Vec<Step>,
-}
-
-/// One step of a task. `call` does not appear: it is inlined during validation.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Step {
-    /// Hold the worker for a duration.
-    Work(Duration),
-    /// Enqueue `count` children of type `task` at once, without blocking; with `then`, enqueue one
-    /// `then` task once all of them have finished (a callback, or chord).
-    Spawn {
-        /// Type of the children.
-        task: TaskId,
-        /// Number of children (at least 1).
-        count: u32,
-        /// Callback type, enqueued when all `count` children have finished.
-        then: Option<TaskId>,
-    },
-    /// Hold the worker until every child spawned so far has finished.
-    Wait {
-        /// Give up waiting after this long.
-        timeout: Option<Duration>,
-        /// What giving up means.
-        on_timeout: OnTimeout,
-    },
-}
-
-/// What a wait does when its timeout fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum OnTimeout {
-    /// The task fails (and releases its worker).
-    #[default]
-    Fail,
-    /// The task goes on with its next step; the children keep running.
-    Continue,
 }
 
 /// A duration: fixed, or drawn from a distribution each time it is used.
@@ -313,16 +281,8 @@ impl Scenario {
     /// The same scenario with every duration, gap and timeout replaced by `f` of it.
     pub fn map_durations(&self, f: impl Fn(&Duration) -> Duration) -> Scenario {
         let mut s = self.clone();
-        for task in &mut s.tasks {
-            for step in &mut task.steps {
-                match step {
-                    Step::Work(d) => *d = f(d),
-                    Step::Wait {
-                        timeout: Some(d), ..
-                    } => *d = f(d),
-                    _ => {}
-                }
-            }
+        for step in s.tasks.iter_mut().flat_map(|t| &mut t.steps) {
+            step.for_each_duration(|d| *d = f(d));
         }
         for arrival in &mut s.arrivals {
             if let ArrivalPattern::Stream { gap, .. } = &mut arrival.pattern {

@@ -466,7 +466,7 @@ impl<'m> Simulation<'m> {
                 let inst = &self.instances[task as usize];
                 inst.wait_token == token && matches!(inst.status, Status::Waiting { .. })
             }
-            _ => true,
+            Timer::Arrival { .. } | Timer::WorkDone { .. } => true,
         }
     }
 }

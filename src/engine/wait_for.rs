@@ -135,14 +135,14 @@ fn children_of(sim: &Simulation<'_>) -> Vec<Vec<InstanceId>> {
 /// `stuck[slot]` for the greatest fixed point of the rules in the module docs.
 pub fn stuck_set(sim: &Simulation<'_>) -> Vec<bool> {
     let children = children_of(sim);
+    // Every status says whether it can be stuck: a new one must be placed here.
     let mut stuck: Vec<bool> = sim
         .instances
         .iter()
-        .map(|i| {
-            matches!(
-                i.status,
-                Status::Waiting { timed: false, .. } | Status::Queued(_)
-            )
+        .map(|i| match i.status {
+            Status::Waiting { timed, .. } => !timed,
+            Status::Queued(_) => true,
+            Status::Free | Status::Taken(_) | Status::Working(_) => false,
         })
         .collect();
     loop {
@@ -155,7 +155,7 @@ pub fn stuck_set(sim: &Simulation<'_>) -> Vec<bool> {
             let keep = match inst.status {
                 Status::Waiting { .. } => children[id as usize].iter().any(|&c| stuck[c as usize]),
                 Status::Queued(q) => sim.scenario().queues[q].consumers.iter().all(|&p| full[p]),
-                _ => false,
+                Status::Free | Status::Taken(_) | Status::Working(_) => false,
             };
             if !keep {
                 stuck[id as usize] = false;

@@ -17,7 +17,7 @@ use serde::Deserialize as DeriveDeserialize;
 use toml::Spanned;
 
 use super::duration::FixedDuration;
-use super::{Duration, OnTimeout};
+use super::{Duration, OnTimeout, StepKind};
 
 /// Separates a message from the span it should be reported at, inside a serde error message.
 const SPAN_MARK: char = '\u{1f}';
@@ -197,14 +197,6 @@ pub enum StepDecl {
     Call(Spanned<String>),
 }
 
-/// The kinds of step, with the keys each accepts besides its own.
-const STEP_KINDS: &[(&str, &[&str])] = &[
-    ("work", &[]),
-    ("spawn", &["count", "then"]),
-    ("wait", &["timeout", "on_timeout"]),
-    ("call", &[]),
-];
-
 /// The keys of a step table, collected before deciding which kind of step it is (toml hands
 /// them over in alphabetical order, not in the order written).
 #[derive(Default)]
@@ -228,18 +220,21 @@ fn describe_keys(keys: &[&str]) -> String {
 }
 
 impl StepKeys {
-    /// The key spans of the step kinds present, in the order of [`STEP_KINDS`].
-    fn kinds(&self) -> Vec<(&'static str, Range<usize>)> {
-        let spans = [
-            self.work.as_ref().map(|k| k.0.clone()),
-            self.spawn.as_ref().map(|k| k.0.clone()),
-            self.wait.as_ref().map(|k| k.0.clone()),
-            self.call.as_ref().map(|k| k.0.clone()),
-        ];
-        STEP_KINDS
-            .iter()
-            .zip(spans)
-            .filter_map(|((name, _), span)| Some((*name, span?)))
+    /// The span of the key of step kind `kind`, if present.
+    fn kind_span(&self, kind: StepKind) -> Option<Range<usize>> {
+        match kind {
+            StepKind::Work => self.work.as_ref().map(|k| k.0.clone()),
+            StepKind::Spawn => self.spawn.as_ref().map(|k| k.0.clone()),
+            StepKind::Wait => self.wait.as_ref().map(|k| k.0.clone()),
+            StepKind::Call => self.call.as_ref().map(|k| k.0.clone()),
+        }
+    }
+
+    /// The step kinds present with their key spans, in the order of [`StepKind::ALL`].
+    fn kinds(&self) -> Vec<(StepKind, Range<usize>)> {
+        StepKind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind, self.kind_span(kind)?)))
             .collect()
     }
 
@@ -266,13 +261,15 @@ impl StepKeys {
             return Err(spanned_error(
                 span,
                 format!(
-                    "a step has exactly one of work, spawn, wait, call (found {} and {second})",
-                    kinds[0].0
+                    "a step has exactly one of {} (found {} and {})",
+                    StepKind::list(),
+                    kinds[0].0.name(),
+                    second.name()
                 ),
             ));
         }
         let Some((kind, _)) = kinds.first().cloned() else {
-            let msg = "a step needs one of work, spawn, wait, call";
+            let msg = format!("a step needs one of {}", StepKind::list());
             return Err(match self.unknown.first() {
                 Some(key) => spanned_error(
                     key.span(),
@@ -281,15 +278,13 @@ impl StepKeys {
                 None => E::custom(msg),
             });
         };
-        let allowed = STEP_KINDS
-            .iter()
-            .find(|(name, _)| *name == kind)
-            .map_or(&[][..], |(_, allowed)| *allowed);
+        let allowed = kind.modifiers();
+        let kind_name = kind.name();
         if let Some(key) = self.unknown.first() {
             return Err(spanned_error(
                 key.span(),
                 format!(
-                    "unknown key \"{}\" in a {kind} step (expected {})",
+                    "unknown key \"{}\" in a {kind_name} step (expected {})",
                     key.get_ref(),
                     describe_keys(allowed)
                 ),
@@ -303,20 +298,20 @@ impl StepKeys {
             return Err(spanned_error(
                 span,
                 format!(
-                    "a {kind} step takes no {name} (expected {})",
+                    "a {kind_name} step takes no {name} (expected {})",
                     describe_keys(allowed)
                 ),
             ));
         }
         Ok(match kind {
-            "work" => StepDecl::Work(self.work.expect("kind present").1),
-            "spawn" => StepDecl::Spawn {
+            StepKind::Work => StepDecl::Work(self.work.expect("kind present").1),
+            StepKind::Spawn => StepDecl::Spawn {
                 task: self.spawn.expect("kind present").1,
                 count: self.count.map(|c| c.1),
                 then: self.then.map(|t| t.1),
             },
-            "call" => StepDecl::Call(self.call.expect("kind present").1),
-            _ => {
+            StepKind::Call => StepDecl::Call(self.call.expect("kind present").1),
+            StepKind::Wait => {
                 let wait = self.wait.expect("kind present").1;
                 if wait.get_ref() != "children" {
                     return Err(spanned_error(
