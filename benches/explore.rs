@@ -24,7 +24,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qsim::engine::{Model, Simulation};
 use qsim::explore::canon::Canon;
-use qsim::explore::{explore, explored_options, settle, Budget, Reductions, Timing};
+use qsim::explore::{explore, explored_options, settle, Budget, Plan, Reductions, Timing};
 use qsim::Scenario;
 
 /// `scenarios/fanout.toml` with `w` workers and `p` parents each spawning `f` subtasks.
@@ -67,6 +67,7 @@ fn explore_states(c: &mut Criterion) {
 
 /// States of the reduced search of `model`, each successor of each expanded state once.
 fn sample_states(model: &Model) -> Vec<Simulation<'_>> {
+    let plan = Plan::new(model, Reductions::ALL);
     let mut canon = Canon::default();
     let mut start = Simulation::new(model);
     settle(&mut start);
@@ -74,7 +75,7 @@ fn sample_states(model: &Model) -> Vec<Simulation<'_>> {
     let mut all = Vec::new();
     let mut frontier = std::collections::VecDeque::from([start]);
     while let Some(sim) = frontier.pop_front() {
-        for c in explored_options(&sim, Reductions::ALL) {
+        for c in explored_options(&sim, &plan) {
             let mut next = sim.clone();
             next.apply(c, &mut ());
             if settle(&mut next) && seen.insert(canon.fingerprint(&next)) {

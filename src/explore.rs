@@ -39,6 +39,7 @@ pub mod canon;
 pub mod exhaustive;
 pub mod minimize;
 pub mod random;
+pub mod reduce;
 pub mod replay;
 mod step;
 
@@ -50,6 +51,7 @@ use crate::scenario::{format_ticks, Scenario, Step};
 
 pub use crate::engine::Chooser;
 pub use exhaustive::{explore, Budget, Exploration, Verdict};
+pub use reduce::{Plan, Shortcut, SwitchedOff};
 
 /// Which timings the explorer considers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -159,30 +161,30 @@ pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
     }
 }
 
-/// The choices the exhaustive search explores from `sim`, after reductions.
-pub fn explored_options(sim: &Simulation<'_>, reductions: Reductions) -> Vec<Choice> {
+/// The choices the exhaustive search explores from `sim`, with the shortcuts of `plan`.
+pub fn explored_options(sim: &Simulation<'_>, plan: &Plan) -> Vec<Choice> {
     let mut options = Vec::new();
-    explored_options_into(sim, reductions, &mut options);
+    explored_options_into(sim, plan, &mut options);
     options
 }
 
 /// [`explored_options`] written into `out` (cleared first): the search asks at every state, and
 /// reusing one buffer spares an allocation each time.
-pub fn explored_options_into(sim: &Simulation<'_>, reductions: Reductions, out: &mut Vec<Choice>) {
-    if reductions.symmetry {
+pub fn explored_options_into(sim: &Simulation<'_>, plan: &Plan, out: &mut Vec<Choice>) {
+    if plan.symmetry {
         // Only the lowest idle worker of each pool is offered a take.
         sim.options_into(Idle::Lowest, out);
     } else {
         sim.options_into(Idle::Every, out);
     }
-    if reductions.partial_order {
+    if plan.partial_order {
         if let Some(&local) = out.iter().find(|&&c| is_local(sim, c)) {
             out.clear();
             out.push(local);
             return;
         }
     }
-    if reductions.symmetry {
+    if plan.twin_choices {
         drop_twin_choices(sim, out);
     }
 }

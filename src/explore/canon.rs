@@ -619,7 +619,7 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
 mod incremental;
 mod predict;
 
-pub use incremental::{supports, Changes, Parts};
+pub use incremental::{Changes, Parts};
 
 #[cfg(test)]
 mod tests;

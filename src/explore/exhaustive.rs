@@ -42,10 +42,10 @@ use crate::engine::agenda::{Entry, Timer};
 use crate::engine::{Choice, Deadlock, Model, Simulation};
 use crate::scenario::Scenario;
 
-use super::canon::{self, raw_fingerprint, Canon, Changes, Fingerprint, Parts};
+use super::canon::{raw_fingerprint, Canon, Changes, Fingerprint, Parts};
 use super::{
-    explored_options, explored_options_into, has_unfinished, label, model_for, settle, Reductions,
-    Schedule, Timing,
+    explored_options, explored_options_into, has_unfinished, label, model_for, settle, Plan,
+    Reductions, Schedule, SwitchedOff, Timing,
 };
 
 /// Limits on an exploration. Hitting one gives an `inconclusive` verdict, never an error.
@@ -125,6 +125,9 @@ pub struct Exploration {
     pub elapsed: Duration,
     /// Bytes of the visited set per visited state.
     pub bytes_per_state: f64,
+    /// The shortcuts asked for that the scenario's features switched off (see
+    /// [`super::reduce`]).
+    pub switched_off: Vec<SwitchedOff>,
 }
 
 /// A progress report, sent every few thousand states.
@@ -238,7 +241,8 @@ pub fn explore(
 ) -> Exploration {
     let model = model_for(scenario, timing);
     let started = Instant::now();
-    let mut hasher = StateHasher::new(&model, reductions);
+    let plan = Plan::new(&model, reductions);
+    let mut hasher = StateHasher::new(&plan);
     let mut stats = Exploration {
         verdict: Verdict::DeadlockFree,
         states: 0,
@@ -249,6 +253,7 @@ pub fn explore(
         depth: 0,
         elapsed: Duration::ZERO,
         bytes_per_state: 0.0,
+        switched_off: plan.switched_off.clone(),
     };
     let mut visited = Visited::default();
     // States are boxed: a `Simulation` is several hundred bytes, and the frontier, the spare
@@ -291,7 +296,7 @@ pub fn explore(
                 break;
             }
         }
-        explored_options_into(&state.sim, reductions, &mut options);
+        explored_options_into(&state.sim, &plan, &mut options);
         let last = options.len().saturating_sub(1);
         let mut parent = Some(state);
         for (i, &choice) in options.iter().enumerate() {
@@ -311,7 +316,7 @@ pub fn explore(
                 let mut path = paths.choices(node);
                 path.push(i as u32);
                 stats.depth = depth + 1;
-                stats.verdict = deadlock_verdict(scenario, &model, timing, reductions, &path);
+                stats.verdict = deadlock_verdict(scenario, &model, timing, &plan, &path);
                 stats.states = visited.len() as u64 + 1;
                 return finish(stats, &visited, started);
             }
@@ -364,9 +369,9 @@ struct State<'m> {
 }
 
 /// Fingerprints the search's states: from scratch without symmetry reduction (the raw
-/// fingerprint) or for scenarios that [`canon::supports`] does not cover, else from the
-/// parent's parts and the changes the choice made ([`Canon::fingerprint_after`]), and for a
-/// timeless model (any timing), for some choices, before the state is even built
+/// fingerprint) or when the plan switches incremental fingerprints off, else from the
+/// parent's parts and the changes the choice made ([`Canon::fingerprint_after`]), and when the
+/// plan allows predictions (any timing), for some choices, before the state is even built
 /// ([`Canon::predict`]).
 struct StateHasher {
     canon: Canon,
@@ -379,13 +384,12 @@ struct StateHasher {
 }
 
 impl StateHasher {
-    fn new(model: &Model, reductions: Reductions) -> StateHasher {
-        let incremental = reductions.symmetry && canon::supports(model);
+    fn new(plan: &Plan) -> StateHasher {
         StateHasher {
             canon: Canon::default(),
-            symmetry: reductions.symmetry,
-            incremental,
-            predicting: incremental && model.is_timeless(),
+            symmetry: plan.symmetry,
+            incremental: plan.incremental,
+            predicting: plan.predictions,
             changes: Changes::default(),
             parts: Parts::default(),
         }
@@ -548,14 +552,14 @@ fn deadlock_verdict(
     scenario: &Scenario,
     model: &Model,
     timing: Timing,
-    reductions: Reductions,
+    plan: &Plan,
     path: &[u32],
 ) -> Verdict {
     let mut sim = Simulation::new(model);
     settle(&mut sim);
     let mut steps = Vec::with_capacity(path.len());
     for &i in path {
-        let options = explored_options(&sim, reductions);
+        let options = explored_options(&sim, plan);
         let choice = options[i as usize];
         steps.push(label(&sim, choice));
         sim.apply(choice, &mut ());

@@ -15,7 +15,7 @@ use qsim::engine::{
     run, simulate, Activity, Advance, Canonical, Chooser, Event, InstanceId, Limits, Model,
     Observer, Outcome, RandomTies, Simulation, Status, TaskResult,
 };
-use qsim::explore::{self, replay, Budget, Exploration, Reductions, Timing, Verdict};
+use qsim::explore::{self, replay, Budget, Exploration, Plan, Reductions, Timing, Verdict};
 use qsim::rng::SimRng;
 use qsim::scenario::Tick;
 
@@ -702,7 +702,8 @@ fn check_parts(model: &Model, limit: usize) -> Result<(usize, usize), TestCaseEr
     use qsim::engine::agenda::Timer;
     use qsim::engine::Choice;
     use qsim::explore::canon::{self, Canon, Changes, Parts};
-    if !canon::supports(model) {
+    let plan = Plan::new(model, Reductions::ALL);
+    if !plan.incremental {
         return Ok((0, 0));
     }
     let mut canon = Canon::default();
@@ -718,7 +719,7 @@ fn check_parts(model: &Model, limit: usize) -> Result<(usize, usize), TestCaseEr
         if seen.len() >= limit || !seen.insert(canon::fingerprint(&sim)) {
             continue;
         }
-        for choice in explore::explored_options(&sim, Reductions::ALL) {
+        for choice in explore::explored_options(&sim, &plan) {
             let label = explore::label(&sim, choice);
             let guess = canon.predict(&sim, &parts, choice);
             prop_assert!(
@@ -757,6 +758,7 @@ fn check_parts(model: &Model, limit: usize) -> Result<(usize, usize), TestCaseEr
 /// each choice symmetry drops (other than takes, in states without a partial-order singleton)
 /// leads to a state some kept choice leads to; returns how many dropped choices it checked.
 fn check_dropped_choices(model: &Model, limit: usize) -> Result<usize, TestCaseError> {
+    let plan = Plan::new(model, Reductions::ALL);
     let mut start = Simulation::new(model);
     explore::settle(&mut start);
     let mut seen = BTreeSet::new();
@@ -767,7 +769,7 @@ fn check_dropped_choices(model: &Model, limit: usize) -> Result<usize, TestCaseE
             continue;
         }
         let all = sim.options();
-        let kept = explore::explored_options(&sim, Reductions::ALL);
+        let kept = explore::explored_options(&sim, &plan);
         if !all.iter().any(|&c| explore::is_local(&sim, c)) {
             let reached: Vec<_> = kept
                 .iter()

@@ -23,8 +23,7 @@
 use smallvec::SmallVec;
 
 use super::{container_of, for_each_timer, held_node, Canon, Container, Fingerprint, Multiset};
-use crate::engine::{Event, InstanceId, Model, Observer, Simulation, Status, Worker, WorkerId};
-use crate::scenario::Step;
+use crate::engine::{Event, InstanceId, Observer, Simulation, Status, Worker, WorkerId};
 
 /// The parts of a state's fingerprint that its successors reuse (see the module docs).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -122,16 +121,6 @@ impl Part {
             depth: 0,
         }
     }
-}
-
-/// Whether [`Canon::fingerprint_after`] covers `model`: it has no `then` callbacks.
-pub fn supports(model: &Model) -> bool {
-    !model
-        .scenario
-        .tasks
-        .iter()
-        .flat_map(|t| &t.steps)
-        .any(|s| matches!(s, Step::Spawn { then: Some(_), .. }))
 }
 
 /// What one choice changed, gathered from the engine's events as it is applied (pass it to

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::engine::tests::fanout;
 use crate::engine::{Model, Simulation};
-use crate::explore::{explored_options, settle, Reductions};
+use crate::explore::{explored_options, settle, Plan, Reductions};
 use crate::scenario::{Discipline, Duration, OnTimeout, Scenario, Step};
 
 fn plain(sim: &Simulation<'_>) -> u128 {
@@ -140,6 +140,7 @@ fn multiset(sim: &Simulation<'_>, items: impl Iterator<Item = (InstanceId, u128)
 /// Every state reachable (naively, up to `limit`) from the start of `scenario`.
 fn states(scenario: Scenario, limit: usize, check: impl Fn(&Simulation<'_>)) {
     let model = Model::new(scenario.with_any_timing());
+    let plan = Plan::new(&model, Reductions::NONE);
     let mut stack = vec![Simulation::new(&model)];
     let mut seen = 0;
     while let Some(mut sim) = stack.pop() {
@@ -148,7 +149,7 @@ fn states(scenario: Scenario, limit: usize, check: impl Fn(&Simulation<'_>)) {
         }
         seen += 1;
         check(&sim);
-        for c in explored_options(&sim, Reductions::NONE) {
+        for c in explored_options(&sim, &plan) {
             let mut next = sim.clone();
             next.apply(c, &mut ());
             check(&next);
