@@ -225,7 +225,6 @@ mod tests {
     #[test]
     fn disciplines_give_tasks_out_in_their_order() {
         let pushes = [(0, 0), (1, 5), (2, 5), (3, 1)];
-        let mut expected_in_order = Vec::new();
         for (d, expected) in [
             (Discipline::Fifo, vec![0, 1, 2, 3]),
             (Discipline::Lifo, vec![3, 2, 1, 0]),
@@ -235,7 +234,6 @@ mod tests {
             for (order, (task, prio)) in pushes.iter().enumerate() {
                 q.push(*task, *prio, order as u64);
             }
-            expected_in_order.push(q.in_order());
             assert_eq!(q.in_order(), expected);
             assert_eq!(q.iter_in_order().collect::<Vec<_>>(), expected);
             assert_eq!(drain(q), expected);

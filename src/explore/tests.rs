@@ -98,30 +98,6 @@ fn exact_timing_finds_both_outcomes_of_the_priority_race() {
     );
 }
 
-#[test]
-#[ignore = "prints state counts; run with --release -- --ignored --nocapture"]
-fn print_state_counts() {
-    for (w, p, f) in [(4, 4, 4), (4, 3, 4), (3, 3, 3)] {
-        for timing in [Timing::Any, Timing::Exact] {
-            let s = fanout(w, p, f);
-            let r = run_explore(&s, timing, Reductions::ALL);
-            let sym = run_explore(
-                &s,
-                timing,
-                Reductions {
-                    symmetry: true,
-                    partial_order: false,
-                },
-            );
-            let n = run_explore(&s, timing, Reductions::NONE);
-            println!(
-                "W={w} P={p} F={f} {timing:?}: all {} {} ({:?}, {:.1} B/state) sym-only {} naive {} {} ({:?})",
-                r.verdict.name(), r.states, r.elapsed, r.bytes_per_state, sym.states, n.verdict.name(), n.states, n.elapsed
-            );
-        }
-    }
-}
-
 /// A search tens of thousands of choices deep (one long chain of states under exact timing)
 /// ends normally: the path table must not recurse when it frees a long path (the shared `Rc`
 /// links it replaced overflowed the stack in debug builds on `mmc.toml --timing exact`).
