@@ -268,11 +268,6 @@ impl Scenario {
         self.tasks.iter().position(|t| t.name == name)
     }
 
-    /// Total number of workers over all pools.
-    pub fn total_workers(&self) -> usize {
-        self.pools.iter().map(|p| p.workers as usize).sum()
-    }
-
     /// True when every arrival stream is finite.
     pub fn arrivals_are_finite(&self) -> bool {
         self.arrivals.iter().all(|a| a.pattern.count().is_some())

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::engine::{run_to_end, End, Limits, Model, RandomTies, Simulation};
 use crate::rng::{derive_seed, SimRng};
-use crate::scenario::{Scenario, Tick, Ties};
+use crate::scenario::{Scenario, Tick};
 
 /// The result of a Monte Carlo study.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,14 +43,6 @@ impl MonteCarlo {
     pub fn probability(&self) -> f64 {
         self.deadlocks as f64 / self.runs.max(1) as f64
     }
-}
-
-/// The seed and tie rule of run `index`: the scenario that `qsim run` would need.
-pub fn run_scenario(scenario: &Scenario, seed: u64, index: u64) -> Scenario {
-    let mut s = scenario.clone();
-    s.seed = derive_seed(seed, index);
-    s.ties = Ties::Random;
-    s
 }
 
 /// Makes `runs` random runs of `scenario` (seeds derived from `seed`) and summarises them.
