@@ -35,6 +35,7 @@
 //!
 //! Both are tested against the naive search (no reduction) on random scenarios.
 
+pub mod bound;
 pub mod canon;
 pub mod exhaustive;
 pub mod minimize;
@@ -50,7 +51,7 @@ use crate::engine::{Choice, Event, Idle, Model, Observer, Simulation, Status, Ta
 use crate::scenario::{format_ticks, Scenario, Step};
 
 pub use crate::engine::Chooser;
-pub use exhaustive::{explore, Budget, Exploration, Verdict};
+pub use exhaustive::{explore, search, Budget, Exploration, Method, Order, Verdict};
 pub use reduce::{Plan, Shortcut, SwitchedOff};
 
 /// Which timings the explorer considers.
@@ -338,6 +339,27 @@ pub fn settle(sim: &mut Simulation<'_>) -> bool {
 /// True when `sim` has a task that is not finished.
 pub fn has_unfinished(sim: &Simulation<'_>) -> bool {
     sim.instances().any(|(_, i)| i.status != Status::Free)
+}
+
+/// Decides whether any schedule of `scenario` under `timing` deadlocks, the way `qsim explore`
+/// does: first the counting argument ([`bound::prove_deadlock_free`]), which proves freedom
+/// without visiting a state where it applies, then the search in `order`. The naive search
+/// (`reductions` all off, for checking the others) skips the counting argument too.
+pub fn decide(
+    scenario: &Scenario,
+    timing: Timing,
+    reductions: Reductions,
+    order: Order,
+    budget: &Budget,
+    progress: &mut dyn FnMut(exhaustive::Progress),
+) -> Exploration {
+    if reductions != Reductions::NONE {
+        let started = std::time::Instant::now();
+        if let Some(proof) = bound::prove_deadlock_free(scenario) {
+            return Exploration::proved(proof, started.elapsed());
+        }
+    }
+    search(scenario, timing, reductions, order, budget, progress)
 }
 
 /// The model the explorer searches for `scenario` under `timing`.

@@ -128,6 +128,49 @@ pub struct Exploration {
     /// The shortcuts asked for that the scenario's features switched off (see
     /// [`super::reduce`]).
     pub switched_off: Vec<SwitchedOff>,
+    /// What decided the verdict.
+    pub method: Method,
+}
+
+impl Exploration {
+    /// The verdict of the counting argument: deadlock-free, without visiting a state.
+    pub fn proved(proof: super::bound::Proof, elapsed: Duration) -> Exploration {
+        Exploration {
+            verdict: Verdict::DeadlockFree,
+            states: 0,
+            transitions: 0,
+            completed_states: 0,
+            horizon_states: 0,
+            max_frontier: 0,
+            depth: 0,
+            elapsed,
+            bytes_per_state: 0.0,
+            switched_off: Vec::new(),
+            method: Method::Counting(proof),
+        }
+    }
+}
+
+/// What decided an exploration's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// The counting argument ([`super::bound`]): no pool can fill with tasks waiting for ever.
+    Counting(super::bound::Proof),
+    /// The breadth-first search.
+    BreadthFirst,
+    /// The depth-first search that tries the choices leading toward a deadlock first.
+    DepthFirst,
+}
+
+impl Method {
+    /// `counting`, `breadth_first` or `depth_first`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Counting(_) => "counting",
+            Method::BreadthFirst => "breadth_first",
+            Method::DepthFirst => "depth_first",
+        }
+    }
 }
 
 /// A progress report, sent every few thousand states.
@@ -231,11 +274,68 @@ impl PathTree {
     }
 }
 
-/// Explores every schedule of `scenario` under `timing`; see the module docs.
+/// In which order the search expands the states it has found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Breadth-first: the first deadlock found is at the smallest depth, so its schedule is a
+    /// shortest one (`--shortest`). The frontier is a queue of whole states, which grows with
+    /// the width of the state graph.
+    Shortest,
+    /// Depth-first, trying first the choices that lead toward a deadlock: arrivals, then
+    /// workers taking tasks and tasks running their steps, and only then work finishing and
+    /// timeouts firing. A deadlock is usually found within a few states of the depth it needs;
+    /// its schedule is then minimised, but may be longer than a shortest one. The frontier is a
+    /// stack, which grows with the depth. Without a deadlock it visits the same states as
+    /// [`Order::Shortest`].
+    #[default]
+    DeadlockFirst,
+}
+
+/// Explores every schedule of `scenario` under `timing`, breadth-first (see [`search`] and
+/// the module docs).
 pub fn explore(
     scenario: &Scenario,
     timing: Timing,
     reductions: Reductions,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Exploration {
+    search(
+        scenario,
+        timing,
+        reductions,
+        Order::Shortest,
+        budget,
+        progress,
+    )
+}
+
+/// How much a choice is worth trying first when looking for a deadlock (higher first): what
+/// fills workers and queues before what frees them.
+fn deadlock_first_rank(choice: &Choice) -> u8 {
+    match choice {
+        Choice::Fire(Entry {
+            timer: Timer::Arrival { .. },
+            ..
+        }) => 3,
+        Choice::Take(_) | Choice::Run(_) => 2,
+        Choice::Fire(Entry {
+            timer: Timer::WorkDone { .. },
+            ..
+        }) => 1,
+        Choice::Fire(Entry {
+            timer: Timer::Timeout { .. },
+            ..
+        }) => 0,
+    }
+}
+
+/// Explores every schedule of `scenario` under `timing`, expanding states in `order`.
+pub fn search(
+    scenario: &Scenario,
+    timing: Timing,
+    reductions: Reductions,
+    order: Order,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Exploration {
@@ -254,6 +354,10 @@ pub fn explore(
         elapsed: Duration::ZERO,
         bytes_per_state: 0.0,
         switched_off: plan.switched_off.clone(),
+        method: match order {
+            Order::Shortest => Method::BreadthFirst,
+            Order::DeadlockFirst => Method::DepthFirst,
+        },
     };
     let mut visited = Visited::default();
     // States are boxed: a `Simulation` is several hundred bytes, and the frontier, the spare
@@ -275,11 +379,17 @@ pub fn explore(
     // `clone_from` so that branching reuses their tables instead of allocating.
     let mut spare: Vec<Box<State<'_>>> = Vec::new();
     let mut options = Vec::new();
+    // The order in which the options of a state are tried (indices into `options`).
+    let mut tried: Vec<usize> = Vec::new();
     let mut state_bytes = 0u64;
     let mut pops = 0u64;
-    while let Some((node, depth, state)) = frontier.pop_front() {
+    let next = |frontier: &mut VecDeque<_>| match order {
+        Order::Shortest => frontier.pop_front(),
+        Order::DeadlockFirst => frontier.pop_back(),
+    };
+    while let Some((node, depth, state)) = next(&mut frontier) {
         pops += 1;
-        stats.depth = depth;
+        stats.depth = stats.depth.max(depth);
         if pops.is_multiple_of(1024) {
             if state_bytes == 0 {
                 state_bytes = approx_state_bytes(&state);
@@ -297,9 +407,16 @@ pub fn explore(
             }
         }
         explored_options_into(&state.sim, &plan, &mut options);
-        let last = options.len().saturating_sub(1);
+        tried.clear();
+        tried.extend(0..options.len());
+        if order == Order::DeadlockFirst {
+            // The stack pops the last child first: the best-ranked go last.
+            tried.sort_by_key(|&i| deadlock_first_rank(&options[i]));
+        }
+        let last = tried.last().copied().unwrap_or(0);
         let mut parent = Some(state);
-        for (i, &choice) in options.iter().enumerate() {
+        for &i in &tried {
+            let choice = options[i];
             let from = parent
                 .as_deref()
                 .expect("the parent state is kept until its last child");
