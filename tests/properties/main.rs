@@ -393,6 +393,46 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(config(128))]
+
+    /// The counting argument proves only what the naive search confirms, and the depth-first
+    /// search agrees with the breadth-first one: the same verdict, the same states when there
+    /// is no deadlock, and a deadlock schedule that replays.
+    #[test]
+    fn counting_and_depth_first_agree_with_the_naive_search(case in scenarios(7)) {
+        for timing in [Timing::Any, Timing::Exact] {
+            let naive = explore_with(&case, timing, Reductions::NONE);
+            prop_assume!(naive.verdict.name() != "inconclusive");
+            if let Some(proof) = explore::bound::prove_deadlock_free(&case.scenario) {
+                prop_assert_eq!(
+                    naive.verdict.name(), "deadlock_free",
+                    "{:?}: counting proved freedom ({}) but the naive search found a deadlock",
+                    timing, proof.explain()
+                );
+            }
+            let budget = Budget { max_states: 200_000, ..Budget::default() };
+            let shortest = explore::search(
+                &case.scenario, timing, Reductions::ALL, explore::Order::Shortest, &budget, &mut |_| {},
+            );
+            let deep = explore::search(
+                &case.scenario, timing, Reductions::ALL, explore::Order::DeadlockFirst, &budget, &mut |_| {},
+            );
+            prop_assert_eq!(deep.verdict.name(), naive.verdict.name(), "{:?}", timing);
+            prop_assert_eq!(shortest.verdict.name(), naive.verdict.name(), "{:?}", timing);
+            if naive.verdict.name() == "deadlock_free" {
+                prop_assert_eq!(deep.states, shortest.states, "{:?}", timing);
+                prop_assert_eq!(deep.transitions, shortest.transitions, "{:?}", timing);
+            }
+            check_schedule(&case, timing, &deep)?;
+            let decided = explore::decide(
+                &case.scenario, timing, Reductions::ALL, explore::Order::DeadlockFirst, &budget, &mut |_| {},
+            );
+            prop_assert_eq!(decided.verdict.name(), naive.verdict.name(), "{:?}", timing);
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(config(256))]
 
     /// The same scenario gives the same events and outcome every time, canonically and with
