@@ -298,15 +298,7 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
         }
         Format::Text => print(&exhaustive_text(args, scenario, &exploration, &story))?,
     }
-    Ok(status_of(&exploration.verdict))
-}
-
-fn status_of(verdict: &Verdict) -> ExitStatus {
-    match verdict {
-        Verdict::Deadlock { .. } => ExitStatus::Deadlock,
-        Verdict::DeadlockFree => ExitStatus::Success,
-        Verdict::Inconclusive { .. } => ExitStatus::Inconclusive,
-    }
+    Ok(ExitStatus::from(&exploration.verdict))
 }
 
 fn exhaustive_text(

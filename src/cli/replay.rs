@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use qsim::engine::{self, Limits, Outcome, Simulation};
+use qsim::engine::{self, Limits, Simulation};
 use qsim::explore::{self, replay::Replay, Schedule};
 use qsim::report::{Report, Stats};
 use qsim::Error;
@@ -88,9 +88,5 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     }
     let report = Report::new(&sim, &stats, &outcome);
     print_report(&report, args.output.format)?;
-    Ok(match outcome {
-        Outcome::Deadlock(_) => ExitStatus::Deadlock,
-        Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
-        Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => ExitStatus::Error,
-    })
+    Ok(ExitStatus::from(&outcome))
 }
