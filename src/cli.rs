@@ -237,7 +237,9 @@ impl OutputArgs {
             file.commit()?;
         }
         match (&self.dot, outcome) {
-            (Some(path), Outcome::Deadlock(d)) => write_atomically(path, d.to_dot().as_bytes())?,
+            (Some(path), Outcome::Deadlock(d)) => {
+                write_atomically(path, report::dot::render(d).as_bytes())?
+            }
             (Some(path), _) => eprintln!(
                 "note: no deadlock, so no wait-for graph was written to {}",
                 path.display()

@@ -7,17 +7,23 @@
 //! only — [`text::render`] for people, [`json::render`] for programs — so every format says
 //! the same thing and a new one (CSV, Markdown, HTML) needs no change to the engine or the run.
 //!
+//! A deadlock is a value too: a [`DeadlockReport`] (its holders, what they wait for, the queued
+//! tasks, one cycle), explained by [`text::explain`] and drawn by [`dot::render`].
+//!
 //! Everything is in scenario order (the order the file declares task types, pools and queues),
 //! never in hash order, so the same run gives the same bytes.
 
+pub mod deadlock;
+pub mod dot;
 pub mod json;
 pub mod stats;
 pub mod text;
 pub mod trace;
 
-use crate::engine::{Deadlock, Outcome, Simulation, Status};
+use crate::engine::{Outcome, Simulation, Status};
 use crate::scenario::Tick;
 
+pub use deadlock::DeadlockReport;
 pub use stats::Stats;
 pub use trace::Trace;
 
@@ -107,34 +113,6 @@ pub struct QueueReport {
     pub max_length: u64,
     /// Tasks queued when the run ended.
     pub queued: u64,
-}
-
-/// The deadlock a run ended in, in words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeadlockReport {
-    /// The instant it formed.
-    pub time: Tick,
-    /// The stuck tasks that hold a worker while waiting, in worker order.
-    pub blocked: Vec<String>,
-    /// The stuck tasks sitting in queues, in the order they would be taken.
-    pub queued: Vec<String>,
-    /// The explanation, a few lines (see [`Deadlock::explain`]).
-    pub explanation: String,
-    /// One cycle of the wait-for graph, first node repeated at the end.
-    pub cycle: Vec<String>,
-}
-
-impl DeadlockReport {
-    /// The deadlock in words.
-    pub fn new(deadlock: &Deadlock) -> DeadlockReport {
-        DeadlockReport {
-            time: deadlock.time,
-            blocked: deadlock.blocked(),
-            queued: deadlock.queued.iter().map(|q| q.task.clone()).collect(),
-            explanation: deadlock.explain(),
-            cycle: deadlock.cycle(),
-        }
-    }
 }
 
 impl Report {
@@ -339,11 +317,10 @@ mod tests {
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 20);
         let d = r.deadlock.expect("a deadlock report");
-        assert_eq!(d.blocked, ["main_task#1", "main_task#2"]);
+        let blocked: Vec<&str> = d.holders.iter().map(|h| h.task.as_str()).collect();
+        assert_eq!(blocked, ["main_task#1", "main_task#2"]);
         assert_eq!(d.queued.len(), 20);
-        assert!(d
-            .explanation
-            .starts_with("deadlock at 0s: 2 tasks hold a worker"));
+        assert!(text::explain(&d).starts_with("deadlock at 0s: 2 tasks hold a worker"));
         assert_eq!(d.cycle.first(), d.cycle.last());
     }
 

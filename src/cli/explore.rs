@@ -18,7 +18,7 @@ use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
 use qsim::explore::random::{monte_carlo, MonteCarlo};
 use qsim::explore::{self, replay, Budget, Exploration, Reductions, Timing, Verdict};
-use qsim::report::DeadlockReport;
+use qsim::report::{self, DeadlockReport};
 use qsim::scenario::{duration::parse_duration, format_ticks, Scenario, Tick};
 use qsim::Error;
 use serde::Serialize;
@@ -343,7 +343,7 @@ fn exhaustive_text(
                 out += &format!("{:>4}. {line}\n", i + 1);
             }
             out += "\n";
-            out += &deadlock.explain();
+            out += &report::text::explain(&DeadlockReport::new(deadlock));
             out += "\n";
             if args.timing == TimingArg::Any {
                 out += "  (under any timing every duration is zero, so every instant reads 0s)\n";
@@ -414,10 +414,10 @@ impl JsonDeadlock {
         let r = DeadlockReport::new(d);
         JsonDeadlock {
             time_s: qsim::scenario::ticks_to_secs(r.time),
-            blocked: r.blocked,
-            queued: r.queued,
-            explanation: r.explanation,
-            cycle: r.cycle,
+            blocked: d.blocked(),
+            queued: r.queued.iter().map(|q| q.task.clone()).collect(),
+            explanation: report::text::explain(&r),
+            cycle: report::text::cycle(&r.cycle),
         }
     }
 }

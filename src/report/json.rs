@@ -28,7 +28,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::scenario::ticks_to_secs;
 
-use super::{DeadlockReport, Report};
+use super::{text, DeadlockReport, Report};
 
 /// The JSON view of a [`Report`], for embedding in a larger document with serde.
 #[derive(serde::Serialize, Debug)]
@@ -47,13 +47,14 @@ pub struct JsonReport<'a> {
     queues: Ordered<'a, JsonQueue>,
 }
 
+/// A deadlock: the stuck tasks by name, the explanation and the cycle in words.
 #[derive(serde::Serialize, Debug)]
 struct JsonDeadlock<'a> {
     time_s: f64,
-    blocked: &'a [String],
-    queued: &'a [String],
-    explanation: &'a str,
-    cycle: &'a [String],
+    blocked: Vec<&'a str>,
+    queued: Vec<&'a str>,
+    explanation: String,
+    cycle: Vec<String>,
 }
 
 #[derive(serde::Serialize, Debug)]
@@ -186,10 +187,10 @@ impl<'a> JsonDeadlock<'a> {
     fn new(d: &'a DeadlockReport) -> JsonDeadlock<'a> {
         JsonDeadlock {
             time_s: ticks_to_secs(d.time),
-            blocked: &d.blocked,
-            queued: &d.queued,
-            explanation: &d.explanation,
-            cycle: &d.cycle,
+            blocked: d.holders.iter().map(|h| h.task.as_str()).collect(),
+            queued: d.queued.iter().map(|q| q.task.as_str()).collect(),
+            explanation: text::explain(d),
+            cycle: text::cycle(&d.cycle),
         }
     }
 }

@@ -16,6 +16,7 @@ use qsim::engine::{
     Outcome, RandomTies, Simulation, Status, TaskResult,
 };
 use qsim::explore::{self, replay, Budget, Exploration, Reductions, Timing, Verdict};
+use qsim::report::{self, DeadlockReport};
 use qsim::rng::SimRng;
 use qsim::scenario::Tick;
 
@@ -401,7 +402,9 @@ proptest! {
                 Some(seed) => random_run(&model, seed, &mut rec),
             };
             let stuck = match &outcome {
-                Outcome::Deadlock(d) => (d.time, d.blocked(), d.explain()),
+                Outcome::Deadlock(d) => {
+                    (d.time, d.blocked(), report::text::explain(&DeadlockReport::new(d)))
+                }
                 _ => (0, Vec::new(), String::new()),
             };
             (outcome.name(), stuck, sim.now(), sim.choices_made(), sim.created().to_vec(), rec.0)
