@@ -7,8 +7,11 @@
 //! only — [`text::render`] for people, [`json::render`] for programs — so every format says
 //! the same thing and a new one (CSV, Markdown, HTML) needs no change to the engine or the run.
 //!
-//! A deadlock is a value too: a [`DeadlockReport`] (its holders, what they wait for, the queued
-//! tasks, one cycle), explained by [`text::explain`] and drawn by [`dot::render`].
+//! The other answers are values too, each with its renderers:
+//! - a deadlock: [`DeadlockReport`] (its holders, what they wait for, the queued tasks, one
+//!   cycle), explained by [`text::explain`] and drawn by [`dot::render`];
+//! - a schedule's story: [`Story`], each [`StoryStep`] listing the [`Happening`]s of one choice
+//!   with the tasks and workers they moved ([`story::tell`]); [`text::sentence`] tells a step.
 //!
 //! Everything is in scenario order (the order the file declares task types, pools and queues),
 //! never in hash order, so the same run gives the same bytes.
@@ -17,6 +20,7 @@ pub mod deadlock;
 pub mod dot;
 pub mod json;
 pub mod stats;
+pub mod story;
 pub mod text;
 pub mod trace;
 
@@ -25,6 +29,7 @@ use crate::scenario::Tick;
 
 pub use deadlock::DeadlockReport;
 pub use stats::Stats;
+pub use story::{Happening, Story, StoryStep};
 pub use trace::Trace;
 
 /// The result of one run, ready to print.

@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
 use qsim::explore::random::{monte_carlo, MonteCarlo};
-use qsim::explore::{self, replay, Budget, Exploration, Reductions, Timing, Verdict};
+use qsim::explore::{self, Budget, Exploration, Reductions, Timing, Verdict};
 use qsim::report::{self, DeadlockReport};
 use qsim::scenario::{duration::parse_duration, format_ticks, Scenario, Tick};
 use qsim::Error;
@@ -279,8 +279,8 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
     let story = match &exploration.verdict {
         Verdict::Deadlock { schedule, .. } => {
             let model = explore::model_for(scenario, schedule.timing);
-            replay::tell(&model, &schedule.steps)
-                .map(|t| t.lines)
+            report::story::tell(&model, &schedule.steps)
+                .map(|t| report::text::sentences(&t.story))
                 .unwrap_or_default()
         }
         _ => Vec::new(),

@@ -15,9 +15,10 @@
 //! 4 significant digits, like the histogram they come from.
 //!
 //! The other values qsim reports are put in words here too, one module each: a deadlock's
-//! explanation ([`explain`]).
+//! explanation ([`explain`]) and a schedule's story ([`sentence`], [`numbered`]).
 
 mod deadlock;
+mod story;
 
 use std::fmt::Write as _;
 
@@ -26,6 +27,7 @@ use crate::scenario::{format_ticks, Tick, TICKS_PER_SECOND};
 use super::Report;
 
 pub use deadlock::{cycle, explain, label};
+pub use story::{numbered, replay, sentence, sentences};
 
 /// The whole report as text, ending with a newline.
 pub fn render(report: &Report) -> String {
