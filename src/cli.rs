@@ -20,7 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qsim::engine::Outcome;
-use qsim::explore::Verdict;
+use qsim::explore::random::MonteCarlo;
+use qsim::explore::{MinWorkers, Verdict};
 use qsim::report::{self, Report, Trace};
 use qsim::{Error, Scenario};
 
@@ -148,6 +149,29 @@ impl From<&Verdict> for ExitStatus {
             Verdict::Deadlock { .. } => ExitStatus::Deadlock,
             Verdict::DeadlockFree => ExitStatus::Success,
             Verdict::Inconclusive { .. } => ExitStatus::Inconclusive,
+        }
+    }
+}
+
+/// Random mode: any deadlocking run is a deadlock.
+impl From<&MonteCarlo> for ExitStatus {
+    fn from(mc: &MonteCarlo) -> ExitStatus {
+        if mc.deadlocks > 0 {
+            ExitStatus::Deadlock
+        } else {
+            ExitStatus::Success
+        }
+    }
+}
+
+/// `--min-workers`: success only for an answer no inconclusive count casts doubt on; a
+/// deadlock when every count tried deadlocks.
+impl From<&MinWorkers> for ExitStatus {
+    fn from(m: &MinWorkers) -> ExitStatus {
+        match (m.min_workers, m.any_inconclusive()) {
+            (Some(_), false) => ExitStatus::Success,
+            (_, true) => ExitStatus::Inconclusive,
+            (None, false) => ExitStatus::Deadlock,
         }
     }
 }

@@ -12,6 +12,10 @@
 //!   times with random tie-breaking and reports the probability of deadlock with a confidence
 //!   interval.
 //!
+//! [`min_workers()`] asks a third, built on the first: how many workers does a pool need for no
+//! timing to deadlock it? Each answer is a value ([`Exploration`], [`random::MonteCarlo`],
+//! [`MinWorkers`]); [`report`](crate::report) puts them in words and JSON.
+//!
 //! # Timing
 //! Under [`Timing::Any`] every duration may take any value: the explorer sees the scenario
 //! with every duration zero ([`Scenario::with_any_timing`]), so every pending timer is due at
@@ -37,6 +41,7 @@
 
 pub mod canon;
 pub mod exhaustive;
+pub mod min_workers;
 pub mod minimize;
 pub mod random;
 pub mod replay;
@@ -50,6 +55,7 @@ use crate::scenario::{Scenario, Step};
 
 pub use crate::engine::Chooser;
 pub use exhaustive::{explore, Budget, Exploration, Verdict};
+pub use min_workers::{min_workers, MinWorkers};
 
 /// Which timings the explorer considers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

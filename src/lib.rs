@@ -60,7 +60,19 @@
 //! [`Schedule`](explore::Schedule); `deadlock_free` when every reachable state was visited; or
 //! `inconclusive` when a [`Budget`](explore::Budget) ran out.
 //! [`explore::random::monte_carlo`] estimates the probability of deadlock from many random runs
-//! instead.
+//! instead, and [`explore::min_workers()`] finds the smallest worker count of a pool that the
+//! search proves deadlock-free.
+//!
+//! # Answers are values, words come after
+//!
+//! Every answer is plain data: a run's [`Report`](report::Report), a
+//! [`DeadlockReport`](report::DeadlockReport) (holders, what they wait for, queued tasks, one
+//! cycle of the wait-for graph), a schedule's [`Story`](report::Story), an
+//! [`ExplorationReport`](report::ExplorationReport), a
+//! [`MonteCarlo`](explore::random::MonteCarlo), a [`MinWorkers`](explore::MinWorkers). The
+//! renderers in [`report::text`], [`report::json`] and [`report::dot`] turn them into what the
+//! command line prints, byte for byte, so a program can print the same, or build its own view
+//! (an HTML report linking each step of a counterexample to the tasks it moved) from the data.
 //!
 //! # Replaying a counterexample
 //!

@@ -23,12 +23,19 @@
 //! ```
 //! `deadlock`, when there is one, is
 //! `{ "time_s", "blocked": [task], "queued": [task], "explanation": text, "cycle": [node] }`.
+//!
+//! The answers of `qsim explore` have their own objects ([`exploration`], [`monte_carlo`],
+//! [`min_workers`]), with the same `deadlock` object.
+
+mod explore;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::scenario::ticks_to_secs;
 
 use super::{text, DeadlockReport, Report};
+
+pub use explore::{exploration, min_workers, monte_carlo};
 
 /// The JSON view of a [`Report`], for embedding in a larger document with serde.
 #[derive(serde::Serialize, Debug)]
@@ -197,7 +204,12 @@ impl<'a> JsonDeadlock<'a> {
 
 /// The whole report as pretty-printed JSON, ending with a newline.
 pub fn render(report: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(&JsonReport::new(report))
+    pretty(&JsonReport::new(report))
+}
+
+/// `value` as pretty-printed JSON, ending with a newline.
+fn pretty(value: &impl Serialize) -> String {
+    let mut out = serde_json::to_string_pretty(value)
         .expect("a report always serialises: string keys, finite numbers");
     out.push('\n');
     out

@@ -15,9 +15,11 @@
 //! 4 significant digits, like the histogram they come from.
 //!
 //! The other values qsim reports are put in words here too, one module each: a deadlock's
-//! explanation ([`explain`]) and a schedule's story ([`sentence`], [`numbered`]).
+//! explanation ([`explain`]), a schedule's story ([`sentence`], [`numbered`]), and the answers
+//! of `qsim explore` ([`exploration`], [`monte_carlo`], [`min_workers`]).
 
 mod deadlock;
+mod explore;
 mod story;
 
 use std::fmt::Write as _;
@@ -27,6 +29,7 @@ use crate::scenario::{format_ticks, Tick, TICKS_PER_SECOND};
 use super::Report;
 
 pub use deadlock::{cycle, explain, label};
+pub use explore::{exploration, min_workers, monte_carlo};
 pub use story::{numbered, replay, sentence, sentences};
 
 /// The whole report as text, ending with a newline.
