@@ -1,10 +1,13 @@
 //! The command line: clap types, one module per subcommand, and the helpers they share.
 //!
 //! Each subcommand is a plain function from its parsed arguments to an [`ExitStatus`] or a
-//! [`qsim::Error`]; [`run`] dispatches and turns errors into `error: ...` on stderr. Adding a
-//! subcommand is one variant of [`Command`] and one arm in [`run`]. The helpers below — loading a
-//! scenario with its `--set` overrides, printing a report, writing a file atomically — are
-//! shared so every subcommand reads, prints and writes the same way.
+//! [`qsim::Error`]: it parses its flags, calls the library, prints the answer with the
+//! renderer `--format` picks, and turns the answer into an exit status. [`run`] dispatches and
+//! turns errors into `error: ...` on stderr. Adding a subcommand is one variant of [`Command`]
+//! and one arm in [`run`]. Which answer gives which exit code is decided in one place, the
+//! `From` implementations of [`ExitStatus`] below. The helpers — loading a scenario with its
+//! `--set` overrides, printing a report, writing a file atomically — are shared so every
+//! subcommand reads, prints and writes the same way.
 
 pub mod explore;
 pub mod replay;
@@ -13,9 +16,12 @@ pub mod run;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qsim::engine::Outcome;
+use qsim::explore::random::MonteCarlo;
+use qsim::explore::{MinWorkers, Verdict};
 use qsim::report::{self, Report, Trace};
 use qsim::{Error, Scenario};
 
@@ -113,6 +119,63 @@ pub enum ExitStatus {
     Inconclusive,
 }
 
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Deadlock => 1,
+            ExitStatus::Error => 2,
+            ExitStatus::Inconclusive => 3,
+        })
+    }
+}
+
+/// A run (`qsim run`, `qsim replay`): a deadlock is 1; a limit hit, or a replayed schedule
+/// that stopped fitting, is an error.
+impl From<&Outcome> for ExitStatus {
+    fn from(outcome: &Outcome) -> ExitStatus {
+        match outcome {
+            Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
+            Outcome::Deadlock(_) => ExitStatus::Deadlock,
+            Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => ExitStatus::Error,
+        }
+    }
+}
+
+/// An exhaustive exploration.
+impl From<&Verdict> for ExitStatus {
+    fn from(verdict: &Verdict) -> ExitStatus {
+        match verdict {
+            Verdict::Deadlock { .. } => ExitStatus::Deadlock,
+            Verdict::DeadlockFree => ExitStatus::Success,
+            Verdict::Inconclusive { .. } => ExitStatus::Inconclusive,
+        }
+    }
+}
+
+/// Random mode: any deadlocking run is a deadlock.
+impl From<&MonteCarlo> for ExitStatus {
+    fn from(mc: &MonteCarlo) -> ExitStatus {
+        if mc.deadlocks > 0 {
+            ExitStatus::Deadlock
+        } else {
+            ExitStatus::Success
+        }
+    }
+}
+
+/// `--min-workers`: success only for an answer no inconclusive count casts doubt on; a
+/// deadlock when every count tried deadlocks.
+impl From<&MinWorkers> for ExitStatus {
+    fn from(m: &MinWorkers) -> ExitStatus {
+        match (m.min_workers, m.any_inconclusive()) {
+            (Some(_), false) => ExitStatus::Success,
+            (_, true) => ExitStatus::Inconclusive,
+            (None, false) => ExitStatus::Deadlock,
+        }
+    }
+}
+
 /// Runs the command and reports its errors on stderr.
 pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
@@ -198,7 +261,9 @@ impl OutputArgs {
             file.commit()?;
         }
         match (&self.dot, outcome) {
-            (Some(path), Outcome::Deadlock(d)) => write_atomically(path, d.to_dot().as_bytes())?,
+            (Some(path), Outcome::Deadlock(d)) => {
+                write_atomically(path, report::dot::render(d).as_bytes())?
+            }
             (Some(path), _) => eprintln!(
                 "note: no deadlock, so no wait-for graph was written to {}",
                 path.display()

@@ -12,6 +12,10 @@
 //!   times with random tie-breaking and reports the probability of deadlock with a confidence
 //!   interval.
 //!
+//! [`min_workers()`] asks a third, built on the first: how many workers does a pool need for no
+//! timing to deadlock it? Each answer is a value ([`Exploration`], [`random::MonteCarlo`],
+//! [`MinWorkers`]); [`report`](crate::report) puts them in words and JSON.
+//!
 //! # Timing
 //! Under [`Timing::Any`] every duration may take any value: the explorer sees the scenario
 //! with every duration zero ([`Scenario::with_any_timing`]), so every pending timer is due at
@@ -38,6 +42,7 @@
 pub mod bound;
 pub mod canon;
 pub mod exhaustive;
+pub mod min_workers;
 pub mod minimize;
 pub mod random;
 pub mod reduce;
@@ -47,11 +52,12 @@ mod step;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Choice, Event, Idle, Model, Observer, Simulation, Status, TaskResult};
-use crate::scenario::{format_ticks, Scenario, Step};
+use crate::engine::{Choice, Idle, Model, Simulation, Status};
+use crate::scenario::{Scenario, Step};
 
 pub use crate::engine::Chooser;
 pub use exhaustive::{explore, search, Budget, Exploration, Method, Order, Verdict};
+pub use min_workers::{min_workers, MinWorkers};
 pub use reduce::{Plan, Shortcut, SwitchedOff};
 
 /// Which timings the explorer considers.
@@ -242,85 +248,6 @@ fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<TwinKey> {
             inst.child_failed as u32,
         ],
     ))
-}
-
-/// Records what one choice did, to tell it as a sentence of a story.
-#[derive(Default)]
-pub struct StoryStep {
-    parts: Vec<String>,
-    spawned: Vec<(String, String)>,
-}
-
-impl StoryStep {
-    fn flush_spawns(&mut self) {
-        if self.spawned.is_empty() {
-            return;
-        }
-        let n = self.spawned.len();
-        let parent = self.spawned[0].0.clone();
-        let names = if n <= 2 {
-            self.spawned
-                .iter()
-                .map(|s| s.1.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        } else {
-            format!("{} … {}", self.spawned[0].1, self.spawned[n - 1].1)
-        };
-        self.parts.push(format!("{parent} spawns {n} ({names})"));
-        self.spawned.clear();
-    }
-
-    /// The sentence: `worker default/1 takes main_task#1`, `main_task#1 spawns 10 (subtask#1 …
-    /// subtask#10); main_task#1 waits for its children`, …
-    pub fn sentence(mut self) -> String {
-        self.flush_spawns();
-        if self.parts.is_empty() {
-            return "nothing visible happens".into();
-        }
-        self.parts.join("; ")
-    }
-}
-
-impl Observer for StoryStep {
-    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
-        let n = |t| sim.task_name(t);
-        let text = match *event {
-            Event::Spawned { task, parent } => {
-                self.spawned.push((n(parent), n(task)));
-                return;
-            }
-            Event::Arrived { task } => format!("{} arrives", n(task)),
-            Event::CallbackQueued { task } => format!("callback {} is queued", n(task)),
-            Event::Taken { task, worker } => {
-                format!("worker {} takes {}", sim.model.worker_name(worker), n(task))
-            }
-            Event::WorkStarted {
-                task, duration: 0, ..
-            } => {
-                format!("{} starts its work", n(task))
-            }
-            Event::WorkStarted { task, duration, .. } => {
-                format!("{} works for {}", n(task), format_ticks(duration))
-            }
-            Event::Blocked { task, .. } => format!("{} waits for its children", n(task)),
-            Event::Resumed { task, .. } => format!("{}'s children are all done", n(task)),
-            Event::TimedOut { task } => format!("{}'s wait times out", n(task)),
-            Event::Finished { task, result } => match result {
-                TaskResult::Completed => format!("{} finishes", n(task)),
-                TaskResult::Failed => format!("{} fails", n(task)),
-            },
-        };
-        self.flush_spawns();
-        self.parts.push(text);
-    }
-}
-
-/// Applies `choice` to `sim` and tells what happened as a sentence.
-pub fn apply_and_tell(sim: &mut Simulation<'_>, choice: Choice) -> String {
-    let mut step = StoryStep::default();
-    sim.apply(choice, &mut step);
-    step.sentence()
 }
 
 /// Advances the clock until a choice is enabled; returns false if the run is over (nothing

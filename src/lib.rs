@@ -60,18 +60,34 @@
 //! [`Schedule`](explore::Schedule); `deadlock_free` when every reachable state was visited; or
 //! `inconclusive` when a [`Budget`](explore::Budget) ran out.
 //! [`explore::random::monte_carlo`] estimates the probability of deadlock from many random runs
-//! instead.
+//! instead, and [`explore::min_workers()`] finds the smallest worker count of a pool that the
+//! search proves deadlock-free.
+//!
+//! # Answers are values, words come after
+//!
+//! Every answer is plain data: a run's [`Report`](report::Report), a
+//! [`DeadlockReport`](report::DeadlockReport) (holders, what they wait for, queued tasks, one
+//! cycle of the wait-for graph), a schedule's [`Story`](report::Story), an
+//! [`ExplorationReport`](report::ExplorationReport), a
+//! [`MonteCarlo`](explore::random::MonteCarlo), a [`MinWorkers`](explore::MinWorkers). The
+//! renderers in [`report::text`], [`report::json`] and [`report::dot`] turn them into what the
+//! command line prints, byte for byte, so a program can print the same, or build its own view
+//! (an HTML report linking each step of a counterexample to the tasks it moved) from the data.
 //!
 //! # Replaying a counterexample
 //!
 //! A [`Schedule`](explore::Schedule) is the seed, the timing and one label per choice (`arrival
 //! 0`, `take default/1`, `run main_task#1`, `done subtask#3`, `timeout main_task#1`).
-//! [`explore::replay::tell`] follows it exactly and tells each step as a sentence.
+//! [`report::story::tell`] follows it exactly and records each step as a
+//! [`StoryStep`](report::StoryStep): the choice and what it moved (which task a worker took,
+//! which children a task spawned, which task waited or finished), by name.
+//! [`report::text::sentence`] tells a step as a sentence.
 //! [`explore::replay::Replay`] is the [`Chooser`](engine::Chooser) that `qsim replay` runs with.
 //!
 //! ```
 //! use qsim::engine::{self, Limits, Model, Outcome};
 //! use qsim::explore::{self, Budget, Reductions, Timing, Verdict};
+//! use qsim::report;
 //! use qsim::scenario::TICKS_PER_SECOND;
 //!
 //! const FANOUT: &str = r#"
@@ -125,10 +141,13 @@
 //!      "run main_task#1", "run main_task#2"]
 //! );
 //! let model = explore::model_for(&scenario, schedule.timing);
-//! let told = explore::replay::tell(&model, &schedule.steps).expect("the schedule replays");
+//! let told = report::story::tell(&model, &schedule.steps).expect("the schedule replays");
 //! assert!(told.deadlock.is_some());
+//! let step = &told.story.steps[4];
+//! assert_eq!(step.choice, "run main_task#1");
+//! assert_eq!(step.tasks().len(), 11); // the parent and its 10 children
 //! assert_eq!(
-//!     told.lines[4],
+//!     report::text::sentence(step),
 //!     "main_task#1 spawns 10 (subtask#1 … subtask#10); main_task#1 waits for its children"
 //! );
 //! # Ok::<(), qsim::Error>(())

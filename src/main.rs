@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::ExitStatus;
-
 /// mimalloc rather than the system allocator: the exhaustive search allocates every state it
 /// keeps and frees every one it drops, and with mimalloc it runs 10–25% faster (see the
 /// README's benchmarks). Library users keep whatever allocator their program sets.
@@ -16,10 +14,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    match cli::run(args) {
-        ExitStatus::Success => ExitCode::from(0),
-        ExitStatus::Deadlock => ExitCode::from(1),
-        ExitStatus::Error => ExitCode::from(2),
-        ExitStatus::Inconclusive => ExitCode::from(3),
-    }
+    ExitCode::from(cli::run(args))
 }

@@ -1,4 +1,5 @@
-//! What a run found, as a value: the report model, and the observers that feed it.
+//! What qsim found, as values: the report models, the observers that feed them, and the
+//! renderers that put them in words.
 //!
 //! A run is observed by [`Stats`] (aggregates, bounded memory) and optionally by a [`Trace`]
 //! (one JSON line per event). Once the run is over, [`Report::new`] combines the statistics
@@ -7,18 +8,35 @@
 //! only — [`text::render`] for people, [`json::render`] for programs — so every format says
 //! the same thing and a new one (CSV, Markdown, HTML) needs no change to the engine or the run.
 //!
+//! The other answers are values too, each with its text and JSON renderers:
+//! - a deadlock: [`DeadlockReport`] (its holders, what they wait for, the queued tasks, one
+//!   cycle), explained by [`text::explain`] and drawn by [`dot::render`];
+//! - a schedule's story: [`Story`], each [`StoryStep`] listing the [`Happening`]s of one choice
+//!   with the tasks and workers they moved ([`story::tell`]); [`text::sentence`] tells a step;
+//! - the answers of `qsim explore`: [`ExplorationReport`] (an exhaustive search and its
+//!   counterexample's story), [`MonteCarlo`](crate::explore::random::MonteCarlo) and
+//!   [`MinWorkers`](crate::explore::MinWorkers), rendered by [`text::exploration`],
+//!   [`text::monte_carlo`], [`text::min_workers`] and their [`json`] twins.
+//!
 //! Everything is in scenario order (the order the file declares task types, pools and queues),
 //! never in hash order, so the same run gives the same bytes.
 
+pub mod deadlock;
+pub mod dot;
+pub mod exploration;
 pub mod json;
 pub mod stats;
+pub mod story;
 pub mod text;
 pub mod trace;
 
-use crate::engine::{Deadlock, Outcome, Simulation, Status};
+use crate::engine::{Outcome, Simulation, Status};
 use crate::scenario::Tick;
 
+pub use deadlock::DeadlockReport;
+pub use exploration::ExplorationReport;
 pub use stats::Stats;
+pub use story::{Happening, Story, StoryStep};
 pub use trace::Trace;
 
 /// The result of one run, ready to print.
@@ -107,34 +125,6 @@ pub struct QueueReport {
     pub max_length: u64,
     /// Tasks queued when the run ended.
     pub queued: u64,
-}
-
-/// The deadlock a run ended in, in words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeadlockReport {
-    /// The instant it formed.
-    pub time: Tick,
-    /// The stuck tasks that hold a worker while waiting, in worker order.
-    pub blocked: Vec<String>,
-    /// The stuck tasks sitting in queues, in the order they would be taken.
-    pub queued: Vec<String>,
-    /// The explanation, a few lines (see [`Deadlock::explain`]).
-    pub explanation: String,
-    /// One cycle of the wait-for graph, first node repeated at the end.
-    pub cycle: Vec<String>,
-}
-
-impl DeadlockReport {
-    /// The deadlock in words.
-    pub fn new(deadlock: &Deadlock) -> DeadlockReport {
-        DeadlockReport {
-            time: deadlock.time,
-            blocked: deadlock.blocked(),
-            queued: deadlock.queued.iter().map(|q| q.task.clone()).collect(),
-            explanation: deadlock.explain(),
-            cycle: deadlock.cycle(),
-        }
-    }
 }
 
 impl Report {
@@ -284,12 +274,41 @@ fn roundest_between(lo: u64, hi: u64) -> u64 {
 pub(crate) mod fixtures {
     //! Scenarios built by hand, so the report tests do not depend on the parser.
 
+    use crate::explore::{Budget, MinWorkers, Reductions, Timing};
+    use crate::report::ExplorationReport;
     use crate::scenario::Scenario;
 
     /// The first incident: two `main_task`s each spawn 10 `subtask`s of 4s and wait for them,
     /// on one pool of `workers` workers.
     pub fn fanout(workers: u32) -> Scenario {
         crate::engine::tests::fanout(workers, 2, 10)
+    }
+
+    /// `qsim explore` of the first incident with `workers` workers: a deadlock with 2, a proof
+    /// with 3.
+    pub fn fanout_exploration(workers: u32) -> ExplorationReport {
+        let s = fanout(workers);
+        let e = crate::explore::explore(
+            &s,
+            Timing::Any,
+            Reductions::ALL,
+            &Budget::default(),
+            &mut |_| {},
+        );
+        ExplorationReport::new(&s, Timing::Any, Reductions::ALL, e)
+    }
+
+    /// `qsim explore --min-workers default` on the first incident: 3 workers are needed.
+    pub fn fanout_min_workers() -> MinWorkers {
+        crate::explore::min_workers(
+            &fanout(2),
+            0,
+            16,
+            Timing::Any,
+            Reductions::ALL,
+            &Budget::default(),
+            &mut |_, _| {},
+        )
     }
 }
 
@@ -339,11 +358,10 @@ mod tests {
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 20);
         let d = r.deadlock.expect("a deadlock report");
-        assert_eq!(d.blocked, ["main_task#1", "main_task#2"]);
+        let blocked: Vec<&str> = d.holders.iter().map(|h| h.task.as_str()).collect();
+        assert_eq!(blocked, ["main_task#1", "main_task#2"]);
         assert_eq!(d.queued.len(), 20);
-        assert!(d
-            .explanation
-            .starts_with("deadlock at 0s: 2 tasks hold a worker"));
+        assert!(text::explain(&d).starts_with("deadlock at 0s: 2 tasks hold a worker"));
         assert_eq!(d.cycle.first(), d.cycle.last());
     }
 

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use qsim::engine::{self, Limits, Outcome, Simulation};
+use qsim::engine::{self, Limits, Simulation};
 use qsim::explore::{self, replay::Replay, Schedule};
-use qsim::report::{Report, Stats};
+use qsim::report::{self, story, Report, Stats};
 use qsim::Error;
 
 use super::{print, print_report, ExitStatus, Format, OutputArgs, ScenarioArgs};
@@ -53,7 +53,7 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
         path: args.schedule.display().to_string(),
         message,
     };
-    let story = explore::replay::tell(&model, &schedule.steps).map_err(schedule_error)?;
+    let told = story::tell(&model, &schedule.steps).map_err(schedule_error)?;
 
     let mut stats = Stats::new(&model.scenario);
     let mut trace = args.output.open_trace()?;
@@ -70,27 +70,9 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     }
     args.output.write_files(trace, &outcome)?;
     if args.output.format == Format::Text {
-        let mut text = format!(
-            "replaying {} steps of {} ({} timing, seed {}):\n",
-            schedule.steps.len(),
-            args.schedule.display(),
-            schedule.timing.name(),
-            schedule.seed
-        );
-        for (i, line) in story.lines.iter().enumerate() {
-            text += &format!("{:>4}. {line}\n", i + 1);
-        }
-        if story.deadlock.is_none() {
-            text += "  (the schedule ends here; the run goes on under the canonical rule)\n";
-        }
-        text += "\n";
-        print(&text)?;
+        print(&report::text::replay(&schedule, &args.schedule, &told))?;
     }
     let report = Report::new(&sim, &stats, &outcome);
     print_report(&report, args.output.format)?;
-    Ok(match outcome {
-        Outcome::Deadlock(_) => ExitStatus::Deadlock,
-        Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
-        Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => ExitStatus::Error,
-    })
+    Ok(ExitStatus::from(&outcome))
 }

@@ -49,26 +49,19 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let report = Report::new(&sim, &stats, &outcome);
     print_report(&report, args.output.format)?;
 
-    Ok(match outcome {
-        Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
-        Outcome::Deadlock(_) => ExitStatus::Deadlock,
-        Outcome::EventLimit => {
-            eprintln!(
-                "error: stopped after {n} events (--max-events {n}): the scenario may never end; \
-                 set a horizon or raise --max-events",
-                n = args.max_events
-            );
-            ExitStatus::Error
-        }
-        Outcome::TaskLimit => {
-            eprintln!(
-                "error: stopped with more than {n} tasks alive at once (--max-tasks {n}): tasks \
-                 arrive or spawn faster than they finish; set a horizon, lower the counts or \
-                 raise --max-tasks",
-                n = args.max_tasks
-            );
-            ExitStatus::Error
-        }
-        Outcome::Stopped => ExitStatus::Inconclusive,
-    })
+    match outcome {
+        Outcome::EventLimit => eprintln!(
+            "error: stopped after {n} events (--max-events {n}): the scenario may never end; \
+             set a horizon or raise --max-events",
+            n = args.max_events
+        ),
+        Outcome::TaskLimit => eprintln!(
+            "error: stopped with more than {n} tasks alive at once (--max-tasks {n}): tasks \
+             arrive or spawn faster than they finish; set a horizon, lower the counts or \
+             raise --max-tasks",
+            n = args.max_tasks
+        ),
+        Outcome::Completed | Outcome::Horizon | Outcome::Deadlock(_) | Outcome::Stopped => {}
+    }
+    Ok(ExitStatus::from(&outcome))
 }

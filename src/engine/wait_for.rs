@@ -1,4 +1,4 @@
-//! Deadlock detection and its explanation as a wait-for graph.
+//! Deadlock detection, and the deadlock as data: its holders, queued tasks and wait-for graph.
 //!
 //! # Definition
 //! A set of tasks is *stuck* when none of them can ever move again, whatever arrives later:
@@ -16,15 +16,15 @@
 //! # Explanation
 //! The stuck set is drawn as a graph (petgraph): a worker *holds* a task, a task *waits for* a
 //! child, a child is *queued in* a queue, a queue is *consumed by* a pool, a pool's workers are
-//! *all held*. Every stuck node has an edge to another stuck node, so the graph has a cycle; the
-//! text explanation names the holders, where their children sit, and one such cycle.
-
-use std::fmt::Write as _;
+//! *all held*. Every stuck node has an edge to another stuck node, so the graph has a cycle.
+//! This module finds the stuck set and gathers these facts as a [`Deadlock`]; putting them in
+//! words (the explanation, the node labels, Graphviz DOT) is the job of
+//! [`report::deadlock`](crate::report::deadlock), so the engine never formats.
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::scenario::{format_ticks, PoolId, QueueId, Tick};
+use crate::scenario::{PoolId, QueueId, Tick};
 
 use super::{InstanceId, Simulation, Status, WorkerId};
 
@@ -40,7 +40,7 @@ pub struct Deadlock {
     /// Pools whose every worker is held by a stuck task, in scenario order.
     pub pools: Vec<StuckPool>,
     /// The wait-for graph of the stuck set.
-    pub graph: DiGraph<Node, &'static str>,
+    pub graph: DiGraph<Node, Edge>,
 }
 
 /// A stuck task holding a worker.
@@ -91,16 +91,19 @@ pub enum Node {
     Pool(String),
 }
 
-impl Node {
-    /// The node's label: `worker default/1`, `main_task#1`, `queue default`, `pool default`.
-    pub fn label(&self) -> String {
-        match self {
-            Node::Worker(n) => format!("worker {n}"),
-            Node::Task(n) => n.clone(),
-            Node::Queue(n) => format!("queue {n}"),
-            Node::Pool(n) => format!("pool {n}"),
-        }
-    }
+/// An edge of the wait-for graph: how its source keeps its target from moving on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    /// A worker holds a task.
+    Holds,
+    /// A task waits for one of its children.
+    WaitsFor,
+    /// A task sits in a queue.
+    QueuedIn,
+    /// A queue is consumed by a pool.
+    ConsumedBy,
+    /// A pool's workers are all held (an edge to each of them).
+    AllWorkersHeld,
 }
 
 /// The largest stuck set of `sim`'s current state, as a [`Deadlock`], or `None`.
@@ -109,7 +112,7 @@ pub fn find(sim: &Simulation<'_>) -> Option<Deadlock> {
     if !stuck.iter().any(|&s| s) {
         return None;
     }
-    Some(explain(sim, &stuck))
+    Some(gather(sim, &stuck))
 }
 
 /// Children of every alive instance, by slot, in creation (slot-independent) order.
@@ -180,7 +183,7 @@ fn full_pools(sim: &Simulation<'_>, stuck: &[bool]) -> Vec<bool> {
         .collect()
 }
 
-fn explain(sim: &Simulation<'_>, stuck: &[bool]) -> Deadlock {
+fn gather(sim: &Simulation<'_>, stuck: &[bool]) -> Deadlock {
     let s = sim.scenario();
     let children = children_of(sim);
     let full = full_pools(sim, stuck);
@@ -258,7 +261,7 @@ fn build_graph(
     holders: &[(WorkerId, InstanceId, Holder)],
     queued: &[(QueueId, InstanceId, QueuedTask)],
     pools: &[(PoolId, StuckPool)],
-) -> DiGraph<Node, &'static str> {
+) -> DiGraph<Node, Edge> {
     let s = sim.scenario();
     let mut g = DiGraph::new();
     let mut task_node = std::collections::BTreeMap::new();
@@ -283,29 +286,29 @@ fn build_graph(
         pool_node.insert(*p, g.add_node(Node::Pool(sp.pool.clone())));
     }
     for (w, t, _) in holders {
-        g.add_edge(worker_node[w], task_node[t], "holds");
+        g.add_edge(worker_node[w], task_node[t], Edge::Holds);
     }
     for (_, t, _) in holders {
         for &c in &children[*t as usize] {
             if stuck[c as usize] {
-                g.add_edge(task_node[t], task_node[&c], "waits for");
+                g.add_edge(task_node[t], task_node[&c], Edge::WaitsFor);
             }
         }
     }
     for (q, t, _) in queued {
-        g.add_edge(task_node[t], queue_node[q], "queued in");
+        g.add_edge(task_node[t], queue_node[q], Edge::QueuedIn);
     }
     for (q, qn) in &queue_node {
         for p in &s.queues[*q].consumers {
             if let Some(pn) = pool_node.get(p) {
-                g.add_edge(*qn, *pn, "consumed by");
+                g.add_edge(*qn, *pn, Edge::ConsumedBy);
             }
         }
     }
     for (p, pn) in &pool_node {
         for w in sim.model.workers_of(*p) {
             if let Some(wn) = worker_node.get(&w) {
-                g.add_edge(*pn, *wn, "all workers held");
+                g.add_edge(*pn, *wn, Edge::AllWorkersHeld);
             }
         }
     }
@@ -318,8 +321,9 @@ impl Deadlock {
         self.holders.iter().map(|h| h.task.clone()).collect()
     }
 
-    /// One cycle of the wait-for graph, as node labels, first node repeated at the end.
-    pub fn cycle(&self) -> Vec<String> {
+    /// One cycle of the wait-for graph, first node repeated at the end: from the first node,
+    /// follow each node's first edge until a node comes back.
+    pub fn cycle(&self) -> Vec<Node> {
         let g = &self.graph;
         let Some(start) = g.node_indices().next() else {
             return Vec::new();
@@ -329,127 +333,14 @@ impl Deadlock {
             let here = *path.last().expect("path is never empty");
             let next = g.edges(here).min_by_key(|e| e.id()).map(|e| e.target());
             let Some(next) = next else {
-                return path.iter().map(|&n| g[n].label()).collect();
+                return path.iter().map(|&n| g[n].clone()).collect();
             };
             if let Some(i) = path.iter().position(|&n| n == next) {
-                let mut cycle: Vec<String> = path[i..].iter().map(|&n| g[n].label()).collect();
-                cycle.push(g[next].label());
+                let mut cycle: Vec<Node> = path[i..].iter().map(|&n| g[n].clone()).collect();
+                cycle.push(g[next].clone());
                 return cycle;
             }
             path.push(next);
         }
     }
-
-    /// The explanation as a few readable lines.
-    pub fn explain(&self) -> String {
-        let mut out = String::new();
-        let n = self.holders.len();
-        let _ = writeln!(
-            out,
-            "deadlock at {}: {} task{} hold{} a worker waiting for children that can never run",
-            format_ticks(self.time),
-            n,
-            plural(n),
-            if n == 1 { "s" } else { "" },
-        );
-        for h in &self.holders {
-            let _ = writeln!(
-                out,
-                "  worker {} holds {} since {}, waiting for {} child{} ({} stuck: {})",
-                h.worker,
-                h.task,
-                format_ticks(h.since),
-                h.outstanding,
-                if h.outstanding == 1 { "" } else { "ren" },
-                h.stuck_children.len(),
-                abbreviate(&h.stuck_children),
-            );
-        }
-        let mut queues: Vec<&str> = self.queued.iter().map(|q| q.queue.as_str()).collect();
-        queues.dedup();
-        for queue in queues {
-            let tasks: Vec<String> = self
-                .queued
-                .iter()
-                .filter(|q| q.queue == queue)
-                .map(|q| q.task.clone())
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {} task{} queued in \"{}\" ({})",
-                tasks.len(),
-                plural(tasks.len()),
-                queue,
-                abbreviate(&tasks),
-            );
-        }
-        for p in &self.pools {
-            let _ = writeln!(
-                out,
-                "  all {} worker{} of pool \"{}\" are held by waiting tasks above, so no worker will ever take them",
-                p.workers,
-                plural(p.workers as usize),
-                p.pool,
-            );
-        }
-        let _ = write!(out, "  cycle: {}", self.cycle().join(" -> "));
-        out
-    }
-
-    /// The wait-for graph in Graphviz DOT.
-    pub fn to_dot(&self) -> String {
-        let g = &self.graph;
-        let mut out = String::from("digraph deadlock {\n  rankdir=LR;\n");
-        let _ = writeln!(
-            out,
-            "  label=\"deadlock at {}\";\n  labelloc=t;",
-            format_ticks(self.time)
-        );
-        for n in g.node_indices() {
-            let shape = match &g[n] {
-                Node::Worker(_) => "box",
-                Node::Task(_) => "ellipse",
-                Node::Queue(_) => "cds",
-                Node::Pool(_) => "box3d",
-            };
-            let _ = writeln!(
-                out,
-                "  n{} [label={:?}, shape={shape}];",
-                n.index(),
-                g[n].label()
-            );
-        }
-        for e in g.edge_references() {
-            let _ = writeln!(
-                out,
-                "  n{} -> n{} [label={:?}];",
-                e.source().index(),
-                e.target().index(),
-                e.weight()
-            );
-        }
-        out.push_str("}\n");
-        out
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// `a, b, c and 7 more`.
-fn abbreviate(names: &[String]) -> String {
-    const SHOWN: usize = 3;
-    if names.len() <= SHOWN + 1 {
-        return names.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        names[..SHOWN].join(", "),
-        names.len() - SHOWN
-    )
 }

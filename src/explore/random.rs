@@ -16,6 +16,8 @@ use crate::scenario::{Scenario, Tick};
 /// The result of a Monte Carlo study.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MonteCarlo {
+    /// The scenario's name.
+    pub scenario: String,
     /// Runs made.
     pub runs: u64,
     /// Runs that deadlocked.
@@ -36,12 +38,24 @@ pub struct MonteCarlo {
     pub example_seed: Option<u64>,
     /// The base seed runs were derived from.
     pub seed: u64,
+    /// The horizon that replaced the scenario's for every run, if one did: reproducing a run
+    /// needs it too.
+    pub horizon_override: Option<Tick>,
 }
 
 impl MonteCarlo {
     /// The estimated probability of deadlock.
     pub fn probability(&self) -> f64 {
         self.deadlocks as f64 / self.runs.max(1) as f64
+    }
+
+    /// `deadlock` if some run deadlocked, else `no_deadlock_seen` (not a proof that none can).
+    pub fn verdict(&self) -> &'static str {
+        if self.deadlocks > 0 {
+            "deadlock"
+        } else {
+            "no_deadlock_seen"
+        }
     }
 }
 
@@ -63,7 +77,7 @@ pub fn monte_carlo(
         .into_par_iter()
         .map(|i| one_run(&model, derive_seed(seed, i), limits))
         .collect();
-    summarise(&results, seed)
+    summarise(&scenario.name, &results, seed, horizon)
 }
 
 fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
@@ -78,13 +92,19 @@ fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
     (code, sim.now())
 }
 
-fn summarise(results: &[(u8, Tick)], seed: u64) -> MonteCarlo {
+fn summarise(
+    scenario: &str,
+    results: &[(u8, Tick)],
+    seed: u64,
+    horizon_override: Option<Tick>,
+) -> MonteCarlo {
     let count = |c| results.iter().filter(|r| r.0 == c).count() as u64;
     let mut times: Vec<Tick> = results.iter().filter(|r| r.0 == 2).map(|r| r.1).collect();
     times.sort_unstable();
     let runs = results.len() as u64;
     let deadlocks = count(2);
     MonteCarlo {
+        scenario: scenario.to_string(),
         runs,
         deadlocks,
         completed: count(0),
@@ -98,6 +118,7 @@ fn summarise(results: &[(u8, Tick)], seed: u64) -> MonteCarlo {
             .position(|r| r.0 == 2)
             .map(|i| derive_seed(seed, i as u64)),
         seed,
+        horizon_override,
     }
 }
 

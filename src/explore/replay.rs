@@ -1,11 +1,12 @@
-//! Replaying a schedule: the chooser that follows it, and the story it tells.
+//! Replaying a schedule: the chooser that follows it, and following it exactly step by step.
 //!
 //! Every step is parsed once into a `ScheduleStep` and matched against the options
 //! structurally (module `step`): no label is formatted unless a step does not fit. `follow` is
-//! the loop shared by [`tell`], which tells each step as a sentence, and minimisation, which
-//! only needs to know whether and when the steps deadlock, and so formats nothing.
+//! the loop shared by [`observe_steps`], which lets an observer watch each step (the story of
+//! [`report::story`](crate::report::story) is told that way), and minimisation, which only
+//! needs to know whether and when the steps deadlock, and so formats nothing.
 
-use crate::engine::{Choice, Chooser, Deadlock, Idle, Model, Simulation};
+use crate::engine::{Choice, Chooser, Deadlock, Idle, Model, Observer, Simulation};
 
 use super::settle;
 use super::step::{find, not_possible, position, ScheduleStep};
@@ -57,24 +58,32 @@ impl Chooser for Replay {
     }
 }
 
-/// What following a schedule exactly did.
+/// What following a schedule exactly did, step by step.
 #[derive(Clone, Debug)]
-pub struct Told {
-    /// One sentence per step.
-    pub lines: Vec<String>,
-    /// The deadlock reached, if any (the story stops there).
+pub struct Observed<O> {
+    /// One observer per step followed, each having seen that step's events only.
+    pub steps: Vec<O>,
+    /// The deadlock reached, if any (the steps stop there).
     pub deadlock: Option<Deadlock>,
 }
 
-/// Follows `steps` exactly (no canonical continuation), telling each step as a sentence and
-/// stopping at the first deadlock. Fails if a step is not possible at its point.
-pub fn tell(model: &Model, steps: &[String]) -> Result<Told, String> {
+/// Follows `steps` exactly (no canonical continuation), with a fresh `O` observing each step,
+/// and stops at the first deadlock. Fails, saying why, if a step is not possible at its point.
+///
+/// [`report::story::tell`](crate::report::story::tell) is this with an observer that records
+/// what each step did; with `()` it only finds the deadlock.
+pub fn observe_steps<O: Observer + Default>(
+    model: &Model,
+    steps: &[String],
+) -> Result<Observed<O>, String> {
     let mut sim = Simulation::new(model);
     let mut options = Vec::new();
-    let mut lines = Vec::with_capacity(steps.len());
+    let mut observed = Vec::with_capacity(steps.len());
     let parsed = steps.iter().map(|s| ScheduleStep::parse(model, s));
     let followed = follow(&mut sim, parsed, &mut options, |sim, choice| {
-        lines.push(super::apply_and_tell(sim, choice));
+        let mut observer = O::default();
+        sim.apply(choice, &mut observer);
+        observed.push(observer);
     })
     .map_err(|misfit| misfit.explain(&sim, &options, steps))?;
     let deadlock = if followed.deadlocked {
@@ -82,19 +91,17 @@ pub fn tell(model: &Model, steps: &[String]) -> Result<Told, String> {
     } else {
         None
     };
-    Ok(Told { lines, deadlock })
+    Ok(Observed {
+        steps: observed,
+        deadlock,
+    })
 }
 
-/// The deadlock that following `steps` exactly ends in, if it does: [`tell`] without the story
-/// (the explorer's search only needs the explanation of the schedule it found).
+/// The deadlock that following `steps` exactly ends in, if it does: [`observe_steps`] with
+/// nothing to observe (the explorer's search only needs the explanation of the schedule it
+/// found).
 pub(crate) fn deadlock_reached(model: &Model, steps: &[String]) -> Option<Deadlock> {
-    let mut sim = Simulation::new(model);
-    let parsed = steps.iter().map(|s| ScheduleStep::parse(model, s));
-    let followed = follow(&mut sim, parsed, &mut Vec::new(), |sim, choice| {
-        sim.apply(choice, &mut ())
-    })
-    .ok()?;
-    followed.deadlocked.then(|| sim.deadlock()).flatten()
+    observe_steps::<()>(model, steps).ok()?.deadlock
 }
 
 /// How far [`follow`] went.

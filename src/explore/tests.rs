@@ -23,9 +23,9 @@ fn the_incident_has_a_short_replayable_counterexample() {
     assert!(schedule.steps.len() <= *found_steps);
     assert_eq!(deadlock.blocked().len(), 2);
     let model = model_for(&s, Timing::Any);
-    let told = replay::tell(&model, &schedule.steps).unwrap();
+    let told = crate::report::story::tell(&model, &schedule.steps).unwrap();
     assert!(told.deadlock.is_some());
-    assert_eq!(told.lines.len(), schedule.steps.len());
+    assert_eq!(told.story.steps.len(), schedule.steps.len());
     // arrival, arrival, take, take, run, run
     assert_eq!(schedule.steps.len(), 6, "{:?}", schedule.steps);
 }
@@ -89,13 +89,10 @@ fn exact_timing_finds_both_outcomes_of_the_priority_race() {
     .iter()
     .map(|x| x.to_string())
     .collect();
-    let told = replay::tell(&model, &steps).unwrap();
-    assert!(told.deadlock.is_none(), "{:?}", told.lines);
-    assert!(
-        told.lines[3].contains("takes subtask#1"),
-        "{:?}",
-        told.lines
-    );
+    let told = crate::report::story::tell(&model, &steps).unwrap();
+    let lines = crate::report::text::sentences(&told.story);
+    assert!(told.deadlock.is_none(), "{lines:?}");
+    assert!(lines[3].contains("takes subtask#1"), "{lines:?}");
 }
 
 /// A search tens of thousands of choices deep (one long chain of states under exact timing)

@@ -23,12 +23,19 @@
 //! ```
 //! `deadlock`, when there is one, is
 //! `{ "time_s", "blocked": [task], "queued": [task], "explanation": text, "cycle": [node] }`.
+//!
+//! The answers of `qsim explore` have their own objects ([`exploration`], [`monte_carlo`],
+//! [`min_workers`]), with the same `deadlock` object.
+
+mod explore;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::scenario::ticks_to_secs;
 
-use super::{DeadlockReport, Report};
+use super::{text, DeadlockReport, Report};
+
+pub use explore::{exploration, min_workers, monte_carlo};
 
 /// The JSON view of a [`Report`], for embedding in a larger document with serde.
 #[derive(serde::Serialize, Debug)]
@@ -47,13 +54,14 @@ pub struct JsonReport<'a> {
     queues: Ordered<'a, JsonQueue>,
 }
 
+/// A deadlock: the stuck tasks by name, the explanation and the cycle in words.
 #[derive(serde::Serialize, Debug)]
 struct JsonDeadlock<'a> {
     time_s: f64,
-    blocked: &'a [String],
-    queued: &'a [String],
-    explanation: &'a str,
-    cycle: &'a [String],
+    blocked: Vec<&'a str>,
+    queued: Vec<&'a str>,
+    explanation: String,
+    cycle: Vec<String>,
 }
 
 #[derive(serde::Serialize, Debug)]
@@ -186,17 +194,22 @@ impl<'a> JsonDeadlock<'a> {
     fn new(d: &'a DeadlockReport) -> JsonDeadlock<'a> {
         JsonDeadlock {
             time_s: ticks_to_secs(d.time),
-            blocked: &d.blocked,
-            queued: &d.queued,
-            explanation: &d.explanation,
-            cycle: &d.cycle,
+            blocked: d.holders.iter().map(|h| h.task.as_str()).collect(),
+            queued: d.queued.iter().map(|q| q.task.as_str()).collect(),
+            explanation: text::explain(d),
+            cycle: text::cycle(&d.cycle),
         }
     }
 }
 
 /// The whole report as pretty-printed JSON, ending with a newline.
 pub fn render(report: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(&JsonReport::new(report))
+    pretty(&JsonReport::new(report))
+}
+
+/// `value` as pretty-printed JSON, ending with a newline.
+fn pretty(value: &impl Serialize) -> String {
+    let mut out = serde_json::to_string_pretty(value)
         .expect("a report always serialises: string keys, finite numbers");
     out.push('\n');
     out

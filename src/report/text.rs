@@ -13,12 +13,24 @@
 //! Names are left-aligned, numbers right-aligned, so columns line up whatever the names.
 //! Durations use the scenario's short form (`36s`, `1.5s`, `250ms`); latencies carry about
 //! 4 significant digits, like the histogram they come from.
+//!
+//! The other values qsim reports are put in words here too, one module each: a deadlock's
+//! explanation ([`explain`]), a schedule's story ([`sentence`], [`numbered`]), and the answers
+//! of `qsim explore` ([`exploration`], [`monte_carlo`], [`min_workers`]).
+
+mod deadlock;
+mod explore;
+mod story;
 
 use std::fmt::Write as _;
 
 use crate::scenario::{format_ticks, Tick, TICKS_PER_SECOND};
 
 use super::Report;
+
+pub use deadlock::{cycle, explain, label};
+pub use explore::{exploration, min_workers, monte_carlo};
+pub use story::{numbered, replay, sentence, sentences};
 
 /// The whole report as text, ending with a newline.
 pub fn render(report: &Report) -> String {
@@ -34,7 +46,7 @@ pub fn render(report: &Report) -> String {
     );
     if let Some(d) = &report.deadlock {
         out.push('\n');
-        out.push_str(d.explanation.trim_end());
+        out.push_str(explain(d).trim_end());
         out.push('\n');
     }
 

@@ -15,7 +15,8 @@ use qsim::engine::{
     run, simulate, Activity, Advance, Canonical, Chooser, Event, InstanceId, Limits, Model,
     Observer, Outcome, RandomTies, Simulation, Status, TaskResult,
 };
-use qsim::explore::{self, replay, Budget, Exploration, Plan, Reductions, Timing, Verdict};
+use qsim::explore::{self, Budget, Exploration, Plan, Reductions, Timing, Verdict};
+use qsim::report::{self, story, DeadlockReport};
 use qsim::rng::SimRng;
 use qsim::scenario::Tick;
 
@@ -259,7 +260,7 @@ fn check_schedule(case: &Case, timing: Timing, e: &Exploration) -> Result<(), Te
         schedule.steps.len()
     );
     let model = explore::model_for(&case.scenario, timing);
-    let told = replay::tell(&model, &schedule.steps);
+    let told = story::tell(&model, &schedule.steps);
     prop_assert!(
         told.is_ok(),
         "{timing:?}: schedule {:?} does not replay: {:?}",
@@ -272,7 +273,7 @@ fn check_schedule(case: &Case, timing: Timing, e: &Exploration) -> Result<(), Te
         "{timing:?}: schedule {:?} replays without a deadlock",
         schedule.steps
     );
-    prop_assert_eq!(told.lines.len(), schedule.steps.len());
+    prop_assert_eq!(told.story.steps.len(), schedule.steps.len());
     Ok(())
 }
 
@@ -286,7 +287,7 @@ fn check_one_minimal(case: &Case, timing: Timing, e: &Exploration) -> Result<(),
     for i in 0..schedule.steps.len() {
         let mut fewer = schedule.steps.clone();
         let removed = fewer.remove(i);
-        let still = replay::tell(&model, &fewer).ok().and_then(|t| t.deadlock);
+        let still = story::tell(&model, &fewer).ok().and_then(|t| t.deadlock);
         prop_assert!(
             still.is_none(),
             "{:?}: the minimised schedule {:?} still deadlocks without step {} ({:?})",
@@ -447,7 +448,9 @@ proptest! {
                 Some(seed) => random_run(&model, seed, &mut rec),
             };
             let stuck = match &outcome {
-                Outcome::Deadlock(d) => (d.time, d.blocked(), d.explain()),
+                Outcome::Deadlock(d) => {
+                    (d.time, d.blocked(), report::text::explain(&DeadlockReport::new(d)))
+                }
                 _ => (0, Vec::new(), String::new()),
             };
             (outcome.name(), stuck, sim.now(), sim.choices_made(), sim.created().to_vec(), rec.0)

@@ -201,7 +201,7 @@ fn numbers_are_read_exactly_as_written() {
 fn a_step_that_names_nothing_is_explained_with_the_labels() {
     let model = model_for(&crate::engine::tests::fanout(2, 2, 2), Timing::Any);
     let steps = ["arrival 0", "take nosuch/1"].map(String::from);
-    let err = crate::explore::replay::tell(&model, &steps).unwrap_err();
+    let err = crate::explore::replay::observe_steps::<()>(&model, &steps).unwrap_err();
     assert_eq!(
         err,
         "step 2: \"take nosuch/1\" is not possible here (possible: arrival 0, take default/1, \
@@ -222,6 +222,6 @@ fn a_step_after_the_end_says_so() {
         "arrival 0",
     ]
     .map(String::from);
-    let err = crate::explore::replay::tell(&model, &steps).unwrap_err();
+    let err = crate::explore::replay::observe_steps::<()>(&model, &steps).unwrap_err();
     assert_eq!(err, "step 7: \"arrival 0\" comes after the run has ended");
 }
