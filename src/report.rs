@@ -304,8 +304,11 @@ pub(crate) mod fixtures {
             &fanout(2),
             0,
             16,
-            Timing::Any,
-            Reductions::ALL,
+            crate::explore::min_workers::Search {
+                timing: Timing::Any,
+                reductions: Reductions::ALL,
+                order: crate::explore::Order::DeadlockFirst,
+            },
             &Budget::default(),
             &mut |_, _| {},
         )

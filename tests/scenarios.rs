@@ -217,7 +217,15 @@ fn check(path: &Path) -> Vec<String> {
             max_time: Some(std::time::Duration::from_secs(60)),
             ..Budget::default()
         };
-        let x = explore::explore(&scenario, *timing, Reductions::ALL, &budget, &mut |_| {});
+        // As `qsim explore` decides: counting first, then the depth-first search.
+        let x = explore::decide(
+            &scenario,
+            *timing,
+            Reductions::ALL,
+            explore::Order::DeadlockFirst,
+            &budget,
+            &mut |_| {},
+        );
         eprintln!(
             "{name}: explore --timing {}: {} ({} states, {} transitions, {} completed states)",
             timing.name(),

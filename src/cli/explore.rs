@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
 use qsim::explore::random::monte_carlo;
-use qsim::explore::{self, Budget, Reductions, Timing, Verdict};
+use qsim::explore::{self, Budget, Order, Reductions, Timing, Verdict};
 use qsim::report::{self, ExplorationReport};
 use qsim::scenario::{duration::parse_duration, Scenario, Tick};
 use qsim::Error;
@@ -84,6 +84,14 @@ pub struct ExploreArgs {
     #[arg(long)]
     pub no_reductions: bool,
 
+    /// Search breadth-first, so that a counterexample is a shortest one. By default the
+    /// search goes depth-first, trying first the choices that lead toward a deadlock (arrivals,
+    /// workers taking tasks, tasks running), which finds a deadlock in large scenarios far
+    /// sooner and with less memory; its counterexample is minimised (no step can be removed)
+    /// but may be longer than a shortest one. Without a deadlock both visit the same states.
+    #[arg(long)]
+    pub shortest: bool,
+
     /// Write the counterexample schedule to FILE (JSON), for `qsim replay`.
     #[arg(long, value_name = "FILE")]
     pub schedule_out: Option<std::path::PathBuf>,
@@ -142,6 +150,14 @@ impl ExploreArgs {
             Reductions::NONE
         } else {
             Reductions::ALL
+        }
+    }
+
+    fn order(&self) -> Order {
+        if self.shortest {
+            Order::Shortest
+        } else {
+            Order::DeadlockFirst
         }
     }
 
@@ -204,6 +220,9 @@ fn check_flags(args: &ExploreArgs, mode: Mode) -> qsim::Result<()> {
             if args.schedule_out.is_some() {
                 return misplaced("--schedule-out", "exhaustive");
             }
+            if args.shortest {
+                return misplaced("--shortest", "exhaustive");
+            }
             if args.timing == TimingArg::Exact {
                 return misplaced(
                     "--timing exact",
@@ -259,10 +278,11 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
     check_exhaustive(args, scenario)?;
     let bar = progress_bar(args.quiet);
     let budget = args.budget(stop_flag());
-    let exploration = explore::explore(
+    let exploration = explore::decide(
         scenario,
         args.timing(),
         args.reductions(),
+        args.order(),
         &budget,
         &mut |p| show(bar.as_ref(), p),
     );
@@ -331,8 +351,11 @@ fn min_workers(args: &ExploreArgs, scenario: &Scenario, pool: &str) -> qsim::Res
         scenario,
         p,
         args.up_to,
-        args.timing(),
-        args.reductions(),
+        explore::min_workers::Search {
+            timing: args.timing(),
+            reductions: args.reductions(),
+            order: args.order(),
+        },
         &budget,
         &mut |workers, progress| match (&bar, progress) {
             (Some(bar), None) => bar.set_prefix(format!("{workers} workers")),

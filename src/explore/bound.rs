@@ -77,9 +77,13 @@ impl Proof {
             .iter()
             .map(|b| {
                 let n = b.may_wait.expect("a proof bounds every pool");
+                let tasks = match n {
+                    0 => "no task".to_string(),
+                    1 => "at most 1 task".to_string(),
+                    n => format!("at most {n} tasks"),
+                };
                 format!(
-                    "at most {n} task{} can wait for ever on the {} worker{} of pool \"{}\"",
-                    if n == 1 { "" } else { "s" },
+                    "{tasks} can wait for ever on the {} worker{} of pool \"{}\"",
                     b.workers,
                     if b.workers == 1 { "" } else { "s" },
                     b.pool

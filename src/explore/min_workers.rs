@@ -18,7 +18,18 @@
 use crate::scenario::{PoolId, Scenario};
 
 use super::exhaustive::Progress;
-use super::{explore, Budget, Exploration, Reductions, Timing, Verdict};
+use super::{decide, Budget, Exploration, Order, Reductions, Timing, Verdict};
+
+/// How each count is searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Search {
+    /// The timing searched.
+    pub timing: Timing,
+    /// The reductions used.
+    pub reductions: Reductions,
+    /// The order of the search, after the counting argument.
+    pub order: Order,
+}
 
 /// What [`min_workers`] found.
 #[derive(Clone, Debug)]
@@ -64,18 +75,22 @@ pub fn min_workers(
     scenario: &Scenario,
     pool: PoolId,
     up_to: u32,
-    timing: Timing,
-    reductions: Reductions,
+    how: Search,
     budget: &Budget,
     progress: &mut dyn FnMut(u32, Option<Progress>),
 ) -> MinWorkers {
+    let Search {
+        timing,
+        reductions,
+        order,
+    } = how;
     let mut tried = Vec::new();
     let mut answer = None;
     for workers in 1..=up_to.max(1) {
         let mut s = scenario.clone();
         s.pools[pool].workers = workers;
         progress(workers, None);
-        let exploration = explore(&s, timing, reductions, budget, &mut |p| {
+        let exploration = decide(&s, timing, reductions, order, budget, &mut |p| {
             progress(workers, Some(p))
         });
         let verdict = &exploration.verdict;
@@ -115,12 +130,24 @@ mod tests {
             &fanout(2, 3, 2),
             0,
             8,
-            Timing::Any,
-            Reductions::ALL,
+            Search {
+                timing: Timing::Any,
+                reductions: Reductions::ALL,
+                order: Order::DeadlockFirst,
+            },
             &Budget::default(),
             &mut |_, _| {},
         );
         assert_eq!(m.min_workers, Some(4));
+        let methods: Vec<&str> = m
+            .tried
+            .iter()
+            .map(|t| t.exploration.method.name())
+            .collect();
+        assert_eq!(
+            methods,
+            ["depth_first", "depth_first", "depth_first", "counting"]
+        );
         assert!(!m.any_inconclusive());
         let verdicts: Vec<(u32, &str)> = m
             .tried
@@ -140,22 +167,33 @@ mod tests {
     }
 
     #[test]
-    fn a_budget_too_small_leaves_every_count_inconclusive() {
+    fn a_budget_too_small_leaves_the_searched_counts_inconclusive() {
         let budget = Budget {
             max_states: 2,
             ..Budget::default()
         };
-        let m = min_workers(
-            &fanout(2, 2, 2),
-            0,
-            3,
-            Timing::Any,
-            Reductions::ALL,
-            &budget,
-            &mut |_, _| {},
-        );
+        let run = |up_to| {
+            min_workers(
+                &fanout(2, 2, 2),
+                0,
+                up_to,
+                Search {
+                    timing: Timing::Any,
+                    reductions: Reductions::ALL,
+                    order: Order::DeadlockFirst,
+                },
+                &budget,
+                &mut |_, _| {},
+            )
+        };
+        let m = run(2);
         assert_eq!(m.min_workers, None);
         assert!(m.any_inconclusive());
-        assert_eq!(m.tried.len(), 3);
+        assert_eq!(m.tried.len(), 2);
+        // Three workers need no search: the counting argument proves them.
+        let m = run(3);
+        assert_eq!(m.min_workers, Some(3));
+        assert!(m.any_inconclusive());
+        assert_eq!(m.tried[2].exploration.method.name(), "counting");
     }
 }

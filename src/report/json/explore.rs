@@ -6,18 +6,22 @@
 //!   "verdict": "deadlock" | "deadlock_free" | "inconclusive", "reason": text | null,
 //!   "states", "transitions", "depth", "completed_states", "horizon_states", "max_frontier",
 //!   "elapsed_s", "bytes_per_state", "schedule": schedule | null, "found_steps": n | null,
-//!   "story": [sentence], "deadlock": deadlock | null }
+//!   "story": [sentence], "deadlock": deadlock | null,
+//!   "method": "counting" | "depth_first" | "breadth_first",
+//!   "proof": { "pools": [{ "pool", "workers", "may_wait" }] } | null,
+//!   "switched_off": [{ "shortcut", "reason" }] }
 //! ```
 //! A Monte Carlo study: `{ "scenario", "mode": "random", "verdict": "deadlock" |
 //! "no_deadlock_seen", "runs", "seed", "deadlocks", "probability", "ci95": [lo, hi],
 //! "time_to_deadlock_s": [p50, p95] | null, "completed", "horizon", "event_limit",
 //! "example_seed" }`. A `--min-workers` table: `{ "scenario", "pool", "timing", "up_to",
-//! "min_workers": n | null, "tried": [{ "workers", "verdict", "states" }] }`.
+//! "min_workers": n | null, "tried": [{ "workers", "verdict", "states", "method" }] }`.
 
 use serde::Serialize;
 
+use crate::explore::bound::Proof;
 use crate::explore::random::MonteCarlo;
-use crate::explore::{MinWorkers, Reductions, Schedule, Verdict};
+use crate::explore::{Method, MinWorkers, Reductions, Schedule, SwitchedOff, Verdict};
 use crate::report::{text, DeadlockReport, ExplorationReport};
 use crate::scenario::ticks_to_secs;
 
@@ -43,6 +47,9 @@ struct JsonExploration<'a> {
     found_steps: Option<usize>,
     story: Vec<String>,
     deadlock: Option<JsonDeadlock<'a>>,
+    method: &'static str,
+    proof: Option<&'a Proof>,
+    switched_off: &'a [SwitchedOff],
 }
 
 /// An exhaustive exploration as pretty-printed JSON, ending with a newline.
@@ -85,6 +92,12 @@ pub fn exploration(r: &ExplorationReport) -> String {
         found_steps,
         story: text::sentences(&r.story),
         deadlock,
+        method: e.method.name(),
+        proof: match &e.method {
+            Method::Counting(proof) => Some(proof),
+            Method::BreadthFirst | Method::DepthFirst => None,
+        },
+        switched_off: &e.switched_off,
     })
 }
 
@@ -142,6 +155,7 @@ struct JsonTrial {
     workers: u32,
     verdict: &'static str,
     states: u64,
+    method: &'static str,
 }
 
 /// A `--min-workers` table as pretty-printed JSON, ending with a newline.
@@ -159,6 +173,7 @@ pub fn min_workers(m: &MinWorkers) -> String {
                 workers: t.workers,
                 verdict: t.exploration.verdict.name(),
                 states: t.exploration.states,
+                method: t.exploration.method.name(),
             })
             .collect(),
     })
@@ -204,9 +219,9 @@ mod tests {
         assert_eq!(
             v["tried"],
             serde_json::json!([
-                { "workers": 1, "verdict": "deadlock", "states": 6 },
-                { "workers": 2, "verdict": "deadlock", "states": 14 },
-                { "workers": 3, "verdict": "deadlock_free", "states": 215 },
+                { "workers": 1, "verdict": "deadlock", "states": 6, "method": "depth_first" },
+                { "workers": 2, "verdict": "deadlock", "states": 9, "method": "depth_first" },
+                { "workers": 3, "verdict": "deadlock_free", "states": 0, "method": "counting" },
             ])
         );
     }

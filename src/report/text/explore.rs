@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use crate::explore::random::MonteCarlo;
-use crate::explore::{MinWorkers, Reductions, Timing, Verdict};
+use crate::explore::{Exploration, Method, MinWorkers, Reductions, Timing, Verdict};
 use crate::report::{DeadlockReport, ExplorationReport};
 use crate::scenario::format_ticks;
 
@@ -56,8 +56,9 @@ pub fn exploration(
                 "none can be removed".to_string()
             };
             out += &format!(
-                "{}: deadlock under {timing} ({searched})\n\nschedule ({} steps, {minimised}, seed {}):\n",
+                "{}: deadlock under {timing} ({searched})\n{}\nschedule ({} steps, {minimised}, seed {}):\n",
                 r.scenario,
+                how_decided(e),
                 schedule.steps.len(),
                 schedule.seed
             );
@@ -81,18 +82,42 @@ pub fn exploration(
                     "write the schedule with --schedule-out FILE to replay it with `qsim replay`\n",
             }
         }
-        Verdict::DeadlockFree => {
-            out += &format!(
-                "{}: deadlock-free under {timing}: every reachable state visited ({searched})\n  final states: {} completed, {} at the horizon\n",
-                r.scenario, e.completed_states, e.horizon_states
-            );
-        }
+        Verdict::DeadlockFree => match &e.method {
+            Method::Counting(proof) => {
+                out += &format!(
+                    "{}: deadlock-free under every timing: proved by counting, no state visited\n  {}\n",
+                    r.scenario,
+                    proof.explain()
+                );
+            }
+            Method::BreadthFirst | Method::DepthFirst => {
+                out += &format!(
+                    "{}: deadlock-free under {timing}: every reachable state visited ({searched})\n  final states: {} completed, {} at the horizon\n{}",
+                    r.scenario, e.completed_states, e.horizon_states, how_decided(e)
+                );
+            }
+        },
         Verdict::Inconclusive { reason } => {
             out += &format!(
-                "{}: inconclusive under {timing}: {reason}\n  searched so far: {searched}, frontier up to {}\n",
-                r.scenario, e.max_frontier
+                "{}: inconclusive under {timing}: {reason}\n  searched so far: {searched}, frontier up to {}\n{}",
+                r.scenario, e.max_frontier, how_decided(e)
             );
         }
+    }
+    out
+}
+
+/// Which search decided, and the shortcuts the scenario switched off, one line each.
+fn how_decided(e: &Exploration) -> String {
+    let mut out = match e.method {
+        Method::Counting(_) => String::new(),
+        Method::BreadthFirst => "  search: breadth-first (a shortest counterexample first)\n".into(),
+        Method::DepthFirst => {
+            "  search: depth-first, deadlock-prone choices first (--shortest for a shortest counterexample)\n".into()
+        }
+    };
+    for off in &e.switched_off {
+        out += &format!("  {} off: {}\n", off.shortcut.name(), off.reason);
     }
     out
 }
@@ -168,13 +193,14 @@ pub fn min_workers(m: &MinWorkers) -> String {
             m.timing.name()
         ),
     };
-    out += "  workers  verdict        states\n";
+    out += "  workers  verdict        states  decided by\n";
     for t in &m.tried {
         out += &format!(
-            "  {:>7}  {:<13}  {:>6}\n",
+            "  {:>7}  {:<13}  {:>6}  {}\n",
             t.workers,
             t.exploration.verdict.name(),
-            t.exploration.states
+            t.exploration.states,
+            t.exploration.method.name().replace('_', "-")
         );
     }
     if m.any_inconclusive() && m.min_workers.is_some() {
@@ -195,10 +221,10 @@ mod tests {
             min_workers(&m),
             "\
 fanout: smallest deadlock-free worker count of pool \"default\" under any timing: 3
-  workers  verdict        states
-        1  deadlock            6
-        2  deadlock           14
-        3  deadlock_free     215
+  workers  verdict        states  decided by
+        1  deadlock            6  depth-first
+        2  deadlock            9  depth-first
+        3  deadlock_free       0  counting
 "
         );
     }
