@@ -137,7 +137,10 @@ impl From<&Outcome> for ExitStatus {
         match outcome {
             Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
             Outcome::Deadlock(_) => ExitStatus::Deadlock,
-            Outcome::EventLimit | Outcome::TaskLimit | Outcome::Stopped => ExitStatus::Error,
+            Outcome::EventLimit
+            | Outcome::TaskLimit
+            | Outcome::MemoryLimit { .. }
+            | Outcome::Stopped => ExitStatus::Error,
         }
     }
 }

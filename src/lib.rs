@@ -225,6 +225,7 @@
 pub mod engine;
 pub mod error;
 pub mod explore;
+pub mod memory;
 pub mod report;
 pub mod rng;
 pub mod scenario;

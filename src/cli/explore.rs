@@ -22,6 +22,7 @@ use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
 use qsim::explore::random::monte_carlo;
 use qsim::explore::{self, Budget, Order, Reductions, Timing, Verdict};
+use qsim::memory::MemoryLimit;
 use qsim::report::{self, ExplorationReport};
 use qsim::scenario::{duration::parse_duration, Scenario, Tick};
 use qsim::Error;
@@ -75,9 +76,9 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_wall_time)]
     pub max_time: Option<Duration>,
 
-    /// Give up (inconclusive) when the search's memory (visited set and frontier) exceeds
-    /// this many megabytes.
-    #[arg(long, value_name = "MB")]
+    /// Give up (inconclusive) before the process's resident memory exceeds this many
+    /// megabytes (of 2^20 bytes), as the operating system counts it.
+    #[arg(long, value_name = "MB", long_help = max_memory_help("exhaustive: verdict inconclusive, exit 3; random: the run counts as hitting a limit"))]
     pub max_memory: Option<u64>,
 
     /// Search without symmetry and partial-order reduction (slower; for checking them).
@@ -133,6 +134,20 @@ pub struct ExploreArgs {
     pub quiet: bool,
 }
 
+/// `--max-memory`'s help, with the default this machine gives now.
+pub(super) fn max_memory_help(stop: &str) -> String {
+    let default = match MemoryLimit::default_for_this_machine() {
+        Some(m) => format!("{} on this machine now", qsim::memory::megabytes(m.bytes)),
+        None => "none where the system does not tell".into(),
+    };
+    format!(
+        "Give up ({stop}) before the process's resident memory, as the operating system counts \
+         it, exceeds this many megabytes (of 2^20 bytes): qsim stops with what it has instead \
+         of being killed.\n\n\
+         [default: half the memory available when qsim starts: {default}]"
+    )
+}
+
 fn parse_wall_time(text: &str) -> Result<Duration, String> {
     parse_duration(text).map(Duration::from_nanos)
 }
@@ -165,7 +180,10 @@ impl ExploreArgs {
         Budget {
             max_states: self.max_states,
             max_time: self.max_time,
-            max_memory: self.max_memory.map(|mb| mb << 20),
+            max_memory: self
+                .max_memory
+                .map(MemoryLimit::megabytes)
+                .or_else(MemoryLimit::default_for_this_machine),
             stop: Some(stop),
         }
     }
@@ -326,6 +344,10 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
+        max_memory: args
+            .max_memory
+            .map(MemoryLimit::megabytes)
+            .or_else(MemoryLimit::default_for_this_machine),
     };
     let runs = args.runs.unwrap_or(10_000);
     let mc = monte_carlo(scenario, runs, seed, args.horizon, limits);

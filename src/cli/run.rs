@@ -6,6 +6,7 @@
 
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
+use qsim::memory::MemoryLimit;
 use qsim::report::{Report, Stats};
 
 use super::{print_report, ExitStatus, OutputArgs, ScenarioArgs};
@@ -31,6 +32,11 @@ pub struct RunArgs {
     /// otherwise fill memory.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_tasks)]
     pub max_tasks: u64,
+
+    /// Give up when the process holds more than this many megabytes (of 2^20 bytes), print
+    /// the report so far, and exit 2.
+    #[arg(long, value_name = "MB", long_help = super::explore::max_memory_help("print the report so far, exit 2"))]
+    pub max_memory: Option<u64>,
 }
 
 /// Runs `qsim run`.
@@ -41,6 +47,10 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
+        max_memory: args
+            .max_memory
+            .map(MemoryLimit::megabytes)
+            .or_else(MemoryLimit::default_for_this_machine),
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 
@@ -60,6 +70,14 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
              arrive or spawn faster than they finish; set a horizon, lower the counts or \
              raise --max-tasks",
             n = args.max_tasks
+        ),
+        Outcome::MemoryLimit { held } => eprintln!(
+            "error: stopped: {}: tasks arrive or spawn faster than they finish; set a horizon, \
+             lower the counts or raise --max-memory",
+            limits
+                .max_memory
+                .and_then(|m| m.exceeded(held, 0))
+                .unwrap_or_else(|| qsim::memory::megabytes(held))
         ),
         Outcome::Completed | Outcome::Horizon | Outcome::Deadlock(_) | Outcome::Stopped => {}
     }

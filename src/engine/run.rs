@@ -13,6 +13,7 @@
 //! `ties = random` breaks ties with a value ([`TiesByValue`]), so that a random run is a list
 //! of values that a replay reproduces.
 
+use crate::memory::{self, MemoryLimit};
 use crate::rng::SimRng;
 use crate::scenario::Ties;
 
@@ -213,12 +214,18 @@ pub enum Outcome {
     EventLimit,
     /// The run was stopped because more tasks were alive at once than [`Limits::max_tasks`].
     TaskLimit,
+    /// The run was stopped because the process held more memory than [`Limits::max_memory`].
+    MemoryLimit {
+        /// The resident memory seen, in bytes.
+        held: u64,
+    },
     /// The chooser stopped the run (e.g. a schedule that no longer fits the scenario).
     Stopped,
 }
 
 impl Outcome {
     /// The outcome's name in reports: `completed`, `horizon`, `deadlock`, `event_limit`,
+    /// `memory_limit`,
     /// `task_limit`, `stopped`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -227,6 +234,7 @@ impl Outcome {
             Outcome::Deadlock(_) => "deadlock",
             Outcome::EventLimit => "event_limit",
             Outcome::TaskLimit => "task_limit",
+            Outcome::MemoryLimit { .. } => "memory_limit",
             Outcome::Stopped => "stopped",
         }
     }
@@ -240,13 +248,19 @@ pub struct Limits {
     /// Stop with [`Outcome::TaskLimit`] when more task instances than this are alive at once
     /// (a scenario that spawns without bound would otherwise exhaust memory).
     pub max_tasks: u64,
+    /// Stop with [`Outcome::MemoryLimit`] when the process holds more memory than this
+    /// (looked at every 65,536 choices, and whenever another 262,144 tasks are alive).
+    pub max_memory: Option<MemoryLimit>,
 }
 
 impl Default for Limits {
+    /// A billion choices, ten million tasks alive, and half the memory available when the
+    /// limits are made.
     fn default() -> Limits {
         Limits {
             max_events: 1_000_000_000,
             max_tasks: 10_000_000,
+            max_memory: MemoryLimit::default_for_this_machine(),
         }
     }
 }
@@ -264,6 +278,11 @@ pub enum End {
     EventLimit,
     /// More than `max_tasks` tasks were alive at once.
     TaskLimit,
+    /// The process held more memory than `max_memory`.
+    MemoryLimit {
+        /// The resident memory seen, in bytes.
+        held: u64,
+    },
     /// The chooser stopped the run.
     Stopped,
 }
@@ -278,9 +297,20 @@ pub fn run_to_end<C: Chooser, O: Observer>(
     limits: Limits,
 ) -> End {
     let mut options = Vec::new();
+    let mut live_at_last_look = 0;
     loop {
         if sim.choices_made() >= limits.max_events {
             return End::EventLimit;
+        }
+        if let Some(m) = limits.max_memory {
+            if sim.choices_made() & 0xFFFF == 0 || sim.live_tasks() > live_at_last_look + (1 << 18)
+            {
+                live_at_last_look = sim.live_tasks();
+                let held = memory::in_use(0);
+                if m.exceeded(held, 0).is_some() {
+                    return End::MemoryLimit { held };
+                }
+            }
         }
         let choice = if C::CANONICAL {
             sim.canonical_choice()
@@ -331,6 +361,7 @@ pub fn run<C: Chooser, O: Observer>(
         ),
         End::EventLimit => Outcome::EventLimit,
         End::TaskLimit => Outcome::TaskLimit,
+        End::MemoryLimit { held } => Outcome::MemoryLimit { held },
         End::Stopped => Outcome::Stopped,
     }
 }

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::agenda::{Entry, Timer};
 use crate::engine::{Choice, Deadlock, Model, Simulation};
+use crate::memory::{self, MemoryLimit};
 use crate::scenario::Scenario;
 
 use super::canon::{raw_fingerprint, Canon, Changes, Fingerprint, Parts};
@@ -55,8 +56,8 @@ pub struct Budget {
     pub max_states: u64,
     /// Stop after this much wall-clock time.
     pub max_time: Option<Duration>,
-    /// Stop when the search's estimated memory (visited set plus frontier) exceeds this.
-    pub max_memory: Option<u64>,
+    /// Stop when the process's resident memory would exceed this (see [`crate::memory`]).
+    pub max_memory: Option<MemoryLimit>,
     /// Stop when this flag becomes true (Ctrl-C).
     pub stop: Option<Arc<AtomicBool>>,
 }
@@ -66,7 +67,7 @@ impl Default for Budget {
         Budget {
             max_states: 10_000_000,
             max_time: None,
-            max_memory: None,
+            max_memory: MemoryLimit::default_for_this_machine(),
             stop: None,
         }
     }
@@ -382,20 +383,26 @@ pub fn search(
     // The order in which the options of a state are tried (indices into `options`).
     let mut tried: Vec<usize> = Vec::new();
     let mut state_bytes = 0u64;
+    let mut check_every = 1024u64;
     let mut pops = 0u64;
     let next = |frontier: &mut VecDeque<_>| match order {
         Order::Shortest => frontier.pop_front(),
         Order::DeadlockFirst => frontier.pop_back(),
     };
-    while let Some((node, depth, state)) = next(&mut frontier) {
+    'search: while let Some((node, depth, state)) = next(&mut frontier) {
         pops += 1;
         stats.depth = stats.depth.max(depth);
-        if pops.is_multiple_of(1024) {
-            if state_bytes == 0 {
-                state_bytes = approx_state_bytes(&state);
-            }
-            let memory = visited.capacity() as u64 * 17 + frontier.len() as u64 * state_bytes;
-            let reason = exhausted(budget, started, memory);
+        if state_bytes == 0 {
+            state_bytes = approx_state_bytes(&state);
+            // Memory is looked at often enough that the states built between two looks
+            // (a few per pop) stay within a hundredth of the budget.
+            check_every = budget.max_memory.map_or(1024, |m| {
+                (m.bytes / 100 / (state_bytes * 8).max(1)).clamp(1, 1024)
+            });
+        }
+        if pops.is_multiple_of(check_every) {
+            let estimate = visited.capacity() as u64 * 17 + frontier.len() as u64 * state_bytes;
+            let reason = exhausted(budget, started, memory::in_use(estimate));
             progress(Progress {
                 states: visited.len() as u64,
                 frontier: frontier.len(),
@@ -445,6 +452,20 @@ pub fn search(
                 predicted.is_none_or(|f| f == fingerprint),
                 "a wrong prediction"
             );
+            if visited.len() == visited.capacity() {
+                // The visited set is about to double: a table twice the size is allocated
+                // while the old one is still held.
+                let growth = visited.capacity() as u64 * 2 * 17;
+                let estimate = visited.capacity() as u64 * 17;
+                if let Some(reason) = budget
+                    .max_memory
+                    .and_then(|m| m.exceeded(memory::in_use(estimate), growth))
+                {
+                    stats.verdict = Verdict::Inconclusive { reason };
+                    recycle(&mut spare, child);
+                    break 'search;
+                }
+            }
             if !visited.insert(fingerprint) {
                 recycle(&mut spare, child);
                 continue;
@@ -640,16 +661,7 @@ fn exhausted(budget: &Budget, started: Instant, memory: u64) -> Option<String> {
             return Some(format!("--max-time {:.1?} reached", t));
         }
     }
-    if let Some(m) = budget.max_memory {
-        if memory >= m {
-            return Some(format!(
-                "--max-memory {} MB reached (about {} MB in use)",
-                m >> 20,
-                memory >> 20
-            ));
-        }
-    }
-    None
+    budget.max_memory.and_then(|m| m.exceeded(memory, 0))
 }
 
 /// A rough size of one state in the frontier: the struct plus its heap-allocated tables.

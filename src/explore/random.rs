@@ -87,7 +87,7 @@ fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
         End::Completed => 0,
         End::Horizon => 1,
         End::Deadlock => 2,
-        End::EventLimit | End::TaskLimit | End::Stopped => 3,
+        End::EventLimit | End::TaskLimit | End::MemoryLimit { .. } | End::Stopped => 3,
     };
     (code, sim.now())
 }

@@ -121,6 +121,7 @@ fn headline(outcome: &str) -> &str {
         "deadlock" => "deadlock",
         "event_limit" => "event limit reached",
         "task_limit" => "task limit reached",
+        "memory_limit" => "memory limit reached",
         "stopped" => "stopped",
         other => other,
     }

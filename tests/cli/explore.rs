@@ -305,7 +305,7 @@ fn a_memory_budget_gives_inconclusive_with_what_was_visited() {
         .assert()
         .code(3)
         .stdout(contains(
-            "inconclusive under any timing: --max-memory 2 MB reached",
+            "inconclusive under any timing: --max-memory 2 reached (the process holds",
         ))
         .stdout(contains("searched so far: "));
 }

@@ -301,3 +301,42 @@ fn a_huge_spawn_count_is_a_located_error() {
             "huge.toml:5:33: a spawn has a count of at most 1000000",
         ));
 }
+
+/// Issue 14: `qsim run` holds a memory budget too. A stream of a billion arrivals a second for
+/// an hour, each working an hour, piles tasks up until the process holds the budget.
+#[test]
+fn a_memory_budget_stops_a_run_that_piles_tasks_up() {
+    let t = CliTest::empty();
+    t.write(
+        "flood.toml",
+        r#"
+        horizon = "1h"
+        [[pool]]
+        workers = 1
+        [[task]]
+        name = "j"
+        steps = [{ work = "1h" }]
+        [[arrival]]
+        task = "j"
+        rate = 1e9
+        "#,
+    );
+    let out = t
+        .qsim(&[
+            "run",
+            "flood.toml",
+            "--max-memory",
+            "150",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "error: stopped: --max-memory 150 reached (the process holds",
+        ))
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report so far");
+    assert_eq!(v["outcome"], "memory_limit");
+}
