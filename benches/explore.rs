@@ -13,6 +13,13 @@
 //!
 //! Target (issue): at least 2 million states per second on one core.
 //!
+//! Group `decide`: what `qsim explore` does on the production-size scenarios of `scenarios/`
+//! (issue 14): the counting argument, then the depth-first search, under any timing, one
+//! decision per iteration: `fanout_wW_pP_cC` (one pool, W workers, P parents of C children),
+//! `three_levels_r2`/`_r4`, `two_pools`, `mixed`; and `min_workers/three_levels_r4`, the whole
+//! `--min-workers default --up-to 40` table (37 counts). Target: each decided in under 10 s
+//! and 1 GB, the fan-outs in under 1 s.
+//!
 //! Group `fingerprint`: the canonical fingerprint alone (`Canon::fingerprint`, over half of the
 //! search's time on `w8p7f3`), in states hashed per second, on a sample of 500 states of
 //! `w8p7f3` small enough to stay in cache, as the state just built is in the search.
@@ -24,7 +31,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qsim::engine::{Model, Simulation};
 use qsim::explore::canon::Canon;
-use qsim::explore::{explore, explored_options, settle, Budget, Plan, Reductions, Timing};
+use qsim::explore::min_workers::Search;
+use qsim::explore::{
+    decide, explore, explored_options, min_workers, settle, Budget, Order, Plan, Reductions, Timing,
+};
 use qsim::Scenario;
 
 /// `scenarios/fanout.toml` with `w` workers and `p` parents each spawning `f` subtasks.
@@ -104,9 +114,58 @@ fn fingerprints(c: &mut Criterion) {
     group.finish();
 }
 
+/// The production-size scenario files, decided as `qsim explore` decides them.
+fn decide_production(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decide");
+    for name in [
+        "fanout_w16_p16_c4",
+        "fanout_w16_p15_c4",
+        "fanout_w32_p31_c2",
+        "fanout_w64_p64_c8",
+        "fanout_w64_p63_c8",
+        "three_levels_r2",
+        "three_levels_r4",
+        "two_pools",
+        "mixed",
+    ] {
+        let scenario = common::fixture(name, &[]);
+        let run = || {
+            decide(
+                &scenario,
+                Timing::Any,
+                Reductions::ALL,
+                Order::DeadlockFirst,
+                &Budget::default(),
+                &mut |_| {},
+            )
+        };
+        assert_ne!(run().verdict.name(), "inconclusive", "{name}");
+        group.bench_function(name, |b| b.iter(|| black_box(run().states)));
+    }
+    let scenario = common::fixture("three_levels_r4", &[]);
+    group.bench_function("min_workers/three_levels_r4", |b| {
+        b.iter(|| {
+            let m = min_workers(
+                &scenario,
+                0,
+                40,
+                Search {
+                    timing: Timing::Any,
+                    reductions: Reductions::ALL,
+                    order: Order::DeadlockFirst,
+                },
+                &Budget::default(),
+                &mut |_, _| {},
+            );
+            assert_eq!(m.min_workers, Some(37));
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::config(10);
-    targets = explore_states, fingerprints
+    targets = explore_states, fingerprints, decide_production
 }
 criterion_main!(benches);
