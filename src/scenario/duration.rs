@@ -29,8 +29,9 @@ const UNITS: &[(&str, Tick)] = &[
     ("h", 3600 * TICKS_PER_SECOND),
 ];
 
-/// Parses a fixed duration such as `"250ms"`, `"1.5s"`, `"2m"`, `"1h"` or `"30"` (seconds) into
-/// ticks (nanoseconds), rounding to the nearest nanosecond.
+/// Parses a fixed duration string such as `"250ms"`, `"1.5s"`, `"2m"` or `"1h"` into ticks
+/// (nanoseconds), rounding to the nearest nanosecond. A string needs a unit: `"30"` is refused
+/// (the number `30`, without quotes, is 30 seconds, but that is not a string).
 ///
 /// The error says what was expected, for instance
 /// `expected a duration such as "250ms", "4s", "2m", "1h" or a number of seconds, found "4 sec"`.
@@ -52,7 +53,14 @@ pub fn parse_duration(text: &str) -> Result<Tick, String> {
         return Err(garbage());
     }
     let unit_ticks = if unit.is_empty() {
-        TICKS_PER_SECOND
+        // A quoted number is most likely a unit forgotten, not a number of seconds.
+        if decimal_times(number, 1).is_none() {
+            return Err(garbage());
+        }
+        return Err(format!(
+            "duration \"{text}\" has no unit (expected ns, us, ms, s, m or h, as in \"{text}s\"; \
+             a number without quotes is seconds)"
+        ));
     } else if let Some(&(_, ticks)) = UNITS.iter().find(|(name, _)| *name == unit) {
         ticks
     } else if unit.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -384,7 +392,6 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(120 * S));
         assert_eq!(parse_duration("1h"), Ok(3600 * S));
         assert_eq!(parse_duration("0s"), Ok(0));
-        assert_eq!(parse_duration("30"), Ok(30 * S));
         assert_eq!(parse_duration("1_000ms"), Ok(S));
     }
 
@@ -419,6 +426,12 @@ mod tests {
         assert_eq!(
             parse_duration("4sec"),
             Err("unknown unit \"sec\" in \"4sec\" (expected ns, us, ms, s, m or h)".to_string())
+        );
+        assert_eq!(
+            parse_duration("30"),
+            Err("duration \"30\" has no unit (expected ns, us, ms, s, m or h, as in \"30s\"; \
+                 a number without quotes is seconds)"
+                .to_string())
         );
         assert!(parse_duration("99999999999999h")
             .unwrap_err()

@@ -14,7 +14,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::file::{
-    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl,
+    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl, Whole,
 };
 use super::set::apply_sets;
 use super::{
@@ -25,11 +25,11 @@ use crate::error::{Error, Location, Result, ScenarioError};
 
 /// The most workers a pool may have: far beyond any real consumer, and small enough that a
 /// typo (`workers = 10000000000`) is an error rather than an attempt to allocate them.
-pub const MAX_WORKERS: i64 = 100_000;
+pub const MAX_WORKERS: u32 = 100_000;
 
 /// The most children one spawn step may create at once (bigger fan-outs are typos, and would
 /// allocate all their instances in one step).
-pub const MAX_SPAWN: i64 = 1_000_000;
+pub const MAX_SPAWN: u32 = 1_000_000;
 
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
@@ -51,16 +51,20 @@ pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
     let result = toml::from_str::<ScenarioFile>(&edited)
         .map_err(|e| checker.toml_error(&e))
         .and_then(|decl| checker.build(decl));
+    if sets.is_empty() {
+        return result;
+    }
     result.map_err(|e| point_out_overrides(e, text))
 }
 
 /// An error found in a line that `--set` wrote or changed says so: the line shown is not the
-/// file's own.
+/// file's own. (A line past the end of the file counts as empty, so an error at the start of an
+/// empty file is not blamed on `--set`.)
 fn point_out_overrides(error: Error, original: &str) -> Error {
     match error {
         Error::Scenario(mut e) => {
-            let line = original.lines().nth(e.location.line - 1);
-            if line.map(|l| l.trim_end_matches('\r')) != Some(e.location.source_line.as_str()) {
+            let line = original.lines().nth(e.location.line - 1).unwrap_or("");
+            if line.trim_end_matches('\r') != e.location.source_line {
                 e.message.push_str(" (in a line written by --set)");
             }
             Error::Scenario(e)
@@ -108,6 +112,19 @@ impl Checker<'_> {
 
     fn at<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
         self.error(spanned.span().start, message)
+    }
+
+    /// The whole number `w`, if it is from `min` to `max`; else an error saying the range.
+    fn whole_in(&self, w: &Spanned<Whole>, key: &str, min: i128, max: i128) -> Result<i128> {
+        let n = w.get_ref().0;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(self.at(
+                w,
+                format!("expected {key} to be a whole number from {min} to {max}, found {n}"),
+            ))
+        }
     }
 
     /// A toml syntax error or serde error, as one line pointing into the file.
@@ -248,7 +265,11 @@ impl Checker<'_> {
             tasks.push(TaskType {
                 name: t.name.get_ref().clone(),
                 queue: task_queues[id],
-                priority: t.priority.unwrap_or(0),
+                priority: match &t.priority {
+                    None => 0,
+                    Some(p) => self.whole_in(p, "priority", i32::MIN.into(), i32::MAX.into())?
+                        as i32,
+                },
                 steps: flatten(id, &resolved, &mut flat),
             });
         }
@@ -290,7 +311,7 @@ impl Checker<'_> {
         Ok(Scenario {
             name,
             description: decl.description.unwrap_or_default(),
-            seed: decl.seed.unwrap_or(0),
+            seed: decl.seed.map_or(0, |s| s.0),
             horizon,
             ties: match decl.ties {
                 Some(TiesDecl::Random) => Ties::Random,
@@ -323,10 +344,13 @@ impl Checker<'_> {
         }
         let workers = match &decl.workers {
             None => return Err(self.at(p, "a pool needs workers = N (at least 1)")),
-            Some(w) => match *w.get_ref() {
+            Some(w) => match w.get_ref().0 {
                 n if n < 1 => return Err(self.at(w, "a pool needs at least 1 worker")),
-                n if n > MAX_WORKERS => {
-                    return Err(self.at(w, format!("a pool has at most {MAX_WORKERS} workers")))
+                n if n > MAX_WORKERS.into() => {
+                    return Err(self.at(
+                        w,
+                        format!("a pool has at most {MAX_WORKERS} workers, found {n}"),
+                    ))
                 }
                 n => n as u32,
             },
@@ -407,19 +431,7 @@ impl Checker<'_> {
                     });
                     let count = match count {
                         None => 1,
-                        Some(c) => match *c.get_ref() {
-                            n if n < 1 => {
-                                return Err(self.at(
-                                    c,
-                                    format!("a spawn needs count of at least 1, found {n}"),
-                                ))
-                            }
-                            n if n > MAX_SPAWN => {
-                                return Err(self
-                                    .at(c, format!("a spawn has a count of at most {MAX_SPAWN}")))
-                            }
-                            n => n as u32,
-                        },
+                        Some(c) => self.whole_in(c, "count", 1, MAX_SPAWN.into())? as u32,
                     };
                     let then = match then {
                         None => None,
@@ -550,12 +562,7 @@ impl Checker<'_> {
         }
         let count = match &decl.count {
             None => None,
-            Some(c) => Some(u64::try_from(*c.get_ref()).map_err(|_| {
-                self.at(
-                    c,
-                    format!("expected count to be 0 or more, found {}", c.get_ref()),
-                )
-            })?),
+            Some(c) => Some(self.whole_in(c, "count", 0, u64::MAX.into())? as u64),
         };
         let start = decl.start.as_ref().map_or(0, |s| s.get_ref().0);
         let (gap, first_after_gap, span) = if let Some(every) = &decl.every {
@@ -619,6 +626,11 @@ fn flatten(id: TaskId, resolved: &[Vec<Resolved>], flat: &mut [Option<Vec<Step>>
     steps
 }
 
+/// Whether `[[name]]` is one of the format's arrays of tables.
+fn is_array_of_tables(name: &str) -> bool {
+    matches!(name, "queue" | "pool" | "task" | "arrival")
+}
+
 /// Which table a list of expected keys belongs to, for "unknown key" messages.
 fn table_of(expected: &[String]) -> Option<&'static str> {
     let tables: [(&[&str], &str); 5] = [
@@ -647,24 +659,62 @@ fn backticked(list: &str) -> Vec<String> {
 fn plain(what: &str) -> String {
     let what = what.trim();
     let inner = |prefix: &str| {
-        what.strip_prefix(prefix)
-            .map(|rest| rest.trim_matches('`').to_string())
+        what.strip_prefix(prefix).map(|rest| {
+            // serde writes big integers as "integer `18446744073709551616` as i128".
+            let rest = rest.split(" as ").next().unwrap_or(rest);
+            rest.trim_matches('`').to_string()
+        })
     };
+    let range = |min: i128, max: i128| format!("a whole number from {min} to {max}");
     match what {
-        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more".into(),
-        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "u8" => range(0, u8::MAX.into()),
+        "u16" => range(0, u16::MAX.into()),
+        "u32" => range(0, u32::MAX.into()),
+        "u64" | "usize" => range(0, u64::MAX.into()),
+        "i8" => range(i8::MIN.into(), i8::MAX.into()),
+        "i16" => range(i16::MIN.into(), i16::MAX.into()),
+        "i32" => range(i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => range(i64::MIN.into(), i64::MAX.into()),
         "f32" | "f64" => "a number".into(),
         "a sequence" | "sequence" => "an array".into(),
         "a map" | "map" => "a table".into(),
         "a boolean" => "true or false".into(),
         "a string" => "a string".into(),
-        _ if what.starts_with("struct ") || what.starts_with("enum ") => "a table".into(),
+        _ if what.starts_with("struct ") || what.starts_with("enum ") => {
+            table_word(what).to_string()
+        }
         _ => inner("integer ")
             .or_else(|| inner("floating point "))
             .or_else(|| inner("boolean "))
             .or_else(|| inner("string "))
             .unwrap_or_else(|| what.to_string()),
     }
+}
+
+/// The format's word for one of the file's tables, from serde's `struct TaskDecl ...`.
+fn table_word(serde_name: &str) -> &'static str {
+    let name = serde_name
+        .trim_start_matches("struct ")
+        .trim_start_matches("enum ");
+    let name = name.split_whitespace().next().unwrap_or(name);
+    match name {
+        "QueueDecl" => "a [[queue]] table",
+        "PoolDecl" => "a [[pool]] table",
+        "TaskDecl" => "a [[task]] table",
+        "ArrivalDecl" => "an [[arrival]] table",
+        "ScenarioFile" => "a scenario (a TOML document)",
+        _ => "a table",
+    }
+}
+
+/// The name in a `[name]` table header at the start of `text`, if it is one (not `[[name]]`).
+fn single_bracket_header(text: &str) -> Option<&str> {
+    let rest = text.trim_start().strip_prefix('[')?;
+    if rest.starts_with('[') {
+        return None;
+    }
+    let name = rest.split(']').next()?.trim();
+    Some(name)
 }
 
 /// Rewrites serde's and toml's messages into the format's words: keys rather than fields,
@@ -704,13 +754,38 @@ fn humanize(message: &str, spanned_text: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some((found, expected)) = rest.rsplit_once(", expected ") {
-                return format!("expected {}, found {}", plain(expected), plain(found));
+                let (expected, found) = (plain(expected), plain(found));
+                // `[pool]` where `[[pool]]` was meant: say so.
+                if let Some(name) = single_bracket_header(spanned_text) {
+                    if expected == "an array" && found == "a table" && is_array_of_tables(name) {
+                        return format!(
+                            "expected an array of tables, found a table: write [[{name}]] \
+                             (two brackets) before each {name}"
+                        );
+                    }
+                }
+                return format!("expected {expected}, found {found}");
             }
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        // A table given as an array (`task = [[]]`): serde names the Rust struct.
+        if let Some((_, expected)) = rest.split_once(", expected ") {
+            return format!("expected {}, found an array", plain(expected));
         }
     }
     if message == "wanted string or table" {
         // toml's words for an enum given something other than a string.
-        return "expected a string".to_string();
+        return match spanned_text.trim() {
+            "" => "expected a string".to_string(),
+            found => format!("expected a string, found {found}"),
+        };
+    }
+    if message.contains("number overflowed") || message.contains("number too large") {
+        return format!(
+            "this whole number is too large (no whole number of a scenario is above {})",
+            u64::MAX
+        );
     }
     if message == "duplicate key" && !spanned_text.is_empty() {
         return format!("duplicate key \"{}\"", spanned_text.trim_matches('"'));
@@ -962,7 +1037,7 @@ every = {{ dist = "uniform", min = "1s", max = "2s" }}
         );
         assert_eq!(
             err(&format!("{base}every = 1\ncount = -1\n")),
-            "t.toml:9:9: expected count to be 0 or more, found -1"
+            "t.toml:9:9: expected count to be a whole number from 0 to 18446744073709551615, found -1"
         );
         assert_eq!(
             err(&base),
@@ -1002,7 +1077,7 @@ at = [0]
     fn rewrites_serde_messages() {
         assert_eq!(
             err("seed = -1\n"),
-            "t.toml:1:8: expected a whole number of 0 or more, found -1"
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615, found -1"
         );
         assert_eq!(
             err("[[pool]]\nworkers = \"2\"\n"),
@@ -1020,11 +1095,72 @@ at = [0]
             err("seed = 1\nseed = 2\n"),
             "t.toml:2:1: duplicate key \"seed\""
         );
-        assert_eq!(err("ties = 1\n"), "t.toml:1:8: expected a string");
+        assert_eq!(
+            err("ties = 1\n"),
+            "t.toml:1:8: expected \"canonical\" or \"random\", found 1"
+        );
         assert_eq!(
             err("[[task]]\nname = \"t\"\nstep = []\n"),
             "t.toml:3:1: unknown key \"step\" in a [[task]] (expected name, queue, priority, steps)"
         );
+        assert_eq!(
+            err("[[queue]]\nname = \"q\"\ndiscipline = nan\n"),
+            "t.toml:3:14: expected \"fifo\", \"lifo\" or \"priority\", found nan"
+        );
+        assert_eq!(
+            err("[pool]\nworkers = 1\n"),
+            "t.toml:1:1: expected an array of tables, found a table: write [[pool]] (two brackets) before each pool"
+        );
+        assert_eq!(
+            err("task = [[]]\n"),
+            "t.toml:1:9: expected a [[task]] table, found an array"
+        );
+        assert_eq!(
+            err("[[pool]]\nworkers = 1.5\n"),
+            "t.toml:2:11: expected a whole number, found 1.5"
+        );
+    }
+
+    #[test]
+    fn whole_numbers_out_of_range_say_the_range() {
+        let task = |line: &str| format!("{POOL}[[task]]\nname = \"t\"\n{line}\nsteps = [{{ work = 1 }}]\n");
+        assert_eq!(
+            err(&task("priority = 2147483648")),
+            "t.toml:5:12: expected priority to be a whole number from -2147483648 to 2147483647, found 2147483648"
+        );
+        assert_eq!(ok(&task("priority = -2147483648")).tasks[0].priority, i32::MIN);
+        assert_eq!(
+            err(&format!("{POOL}[[task]]\nname = \"t\"\nsteps = [{{ spawn = \"t\", count = 18446744073709551616 }}]\n")),
+            "t.toml:5:33: expected count to be a whole number from 1 to 1000000, found 18446744073709551616"
+        );
+        assert_eq!(
+            err("seed = 18446744073709551616\n"),
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615, found 18446744073709551616"
+        );
+        assert_eq!(
+            err("[[pool]]\nworkers = 99999999999999999999999999999999999999999\n"),
+            "t.toml:2:11: this whole number is too large (no whole number of a scenario is above 18446744073709551615)"
+        );
+    }
+
+    #[test]
+    fn seeds_take_the_whole_unsigned_range() {
+        assert_eq!(ok(&format!("seed = 18446744073709551615\n{POOL}")).seed, u64::MAX);
+        assert_eq!(ok(&format!("seed = \"9848753966768412663\"\n{POOL}")).seed, 9848753966768412663);
+        let s = parse("t.toml", POOL, &["seed=9848753966768412663".into()]).unwrap();
+        assert_eq!(s.seed, 9848753966768412663);
+        assert_eq!(
+            err("seed = \"0x10\"\n"),
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615 (or a string of its digits), found \"0x10\""
+        );
+    }
+
+    #[test]
+    fn only_lines_that_set_wrote_are_blamed_on_it() {
+        let e = parse("t.toml", "", &[]).unwrap_err().to_string();
+        assert!(!e.contains("--set"), "{e}");
+        let e = parse("t.toml", "", &["seed=1".into()]).unwrap_err().to_string();
+        assert!(e.contains("(in a line written by --set)"), "{e}");
     }
 
     #[test]
