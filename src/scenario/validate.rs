@@ -13,13 +13,14 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::duration::MAX_DURATION;
 use super::file::{
     self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl, Whole,
 };
 use super::set::apply_sets;
 use super::{
     Arrival, ArrivalPattern, Discipline, Duration, Pool, Queue, QueueId, Scenario, Step, TaskId,
-    TaskType, Ties, TICKS_PER_SECOND,
+    TaskType, Tick, Ties, TICKS_PER_SECOND,
 };
 use crate::error::{Error, Location, Result, ScenarioError};
 
@@ -30,6 +31,27 @@ pub const MAX_WORKERS: u32 = 100_000;
 /// The most children one spawn step may create at once (bigger fan-outs are typos, and would
 /// allocate all their instances in one step).
 pub const MAX_SPAWN: u32 = 1_000_000;
+
+/// The most workers all pools together may have: each worker is simulated, so a scenario with
+/// a hundred million of them would fill memory before anything ran.
+pub const MAX_TOTAL_WORKERS: u64 = 1_000_000;
+
+/// The most steps all task types together may have once every `call` is inlined (a step takes
+/// 32 bytes, so this is 32 MB). Calls are
+/// inlined when the file is read, so a chain of tasks that each call the next twice doubles at
+/// every link (2^30 steps for 30 links); a million steps of real work is already far beyond any
+/// real task.
+pub const MAX_INLINED_STEPS: u64 = 1_000_000;
+
+/// The most task instances one instance of a task may lead to: itself, its children, theirs,
+/// and their callbacks, each spawn counted with its `count`. The same as the default
+/// `--max-tasks` of a run: one task whose descendants alone would pass it is refused when the
+/// file is read, before a spawn can allocate millions of instances at once.
+pub const MAX_TASK_TREE: u64 = 10_000_000;
+
+/// The latest instant a run without a horizon may reach: 2^63 ns, about 292 years (the clock
+/// counts nanoseconds in 64 bits, and stops at about 584 years).
+pub const MAX_INSTANT: Tick = 1 << 63;
 
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
@@ -211,8 +233,21 @@ impl Checker<'_> {
             Some(p) => p.get_ref(),
         };
         let mut pools: Vec<Pool> = Vec::new();
+        let mut total_workers: u64 = 0;
         for p in pool_decls {
             let pool = self.pool(p, &pools, &queue_id)?;
+            total_workers += u64::from(pool.workers);
+            if total_workers > MAX_TOTAL_WORKERS {
+                let at = p.get_ref().workers.as_ref().map_or(p.span(), Spanned::span);
+                return Err(self.error(
+                    at.start,
+                    format!(
+                        "pool \"{}\" brings the workers of all pools to {total_workers}; at most \
+                         {MAX_TOTAL_WORKERS} are allowed in all",
+                        pool.name
+                    ),
+                ));
+            }
             for &q in &pool.queues {
                 queues[q].consumers.push(pools.len());
             }
@@ -258,7 +293,10 @@ impl Checker<'_> {
             edges.push(out);
         }
         self.check_cycles(&task_names, &edges)?;
-        let mut flat: Vec<Option<Vec<Step>>> = vec![None; decl.task.len()];
+        let order = callees_first(&edges);
+        let sizes = Sizes::new(&order, &resolved);
+        self.check_sizes(&decl.task, &sizes)?;
+        let mut flat = flatten(&order, &resolved);
         let mut tasks = Vec::new();
         for (id, t) in decl.task.iter().enumerate() {
             let t = t.get_ref();
@@ -267,10 +305,11 @@ impl Checker<'_> {
                 queue: task_queues[id],
                 priority: match &t.priority {
                     None => 0,
-                    Some(p) => self.whole_in(p, "priority", i32::MIN.into(), i32::MAX.into())?
-                        as i32,
+                    Some(p) => {
+                        self.whole_in(p, "priority", i32::MIN.into(), i32::MAX.into())? as i32
+                    }
                 },
-                steps: flatten(id, &resolved, &mut flat),
+                steps: std::mem::take(&mut flat[id]),
             });
         }
 
@@ -281,6 +320,9 @@ impl Checker<'_> {
             let task = task_id(&a.get_ref().task, "arrival")?;
             let pattern = self.arrival_pattern(a, horizon.is_some())?;
             arrivals.push(Arrival { task, pattern });
+        }
+        if horizon.is_none() {
+            self.check_clock(&decl.arrival, &arrivals, &sizes)?;
         }
 
         // Every queue something can be put on must be consumed by some pool.
@@ -516,6 +558,119 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// Refuses tasks that would be too big once their calls are inlined or their children
+    /// spawned (see [`MAX_INLINED_STEPS`] and [`MAX_TASK_TREE`]).
+    fn check_sizes(&self, tasks: &[Spanned<TaskDecl>], sizes: &Sizes) -> Result<()> {
+        let total = sizes.steps.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        if total > MAX_INLINED_STEPS {
+            // Point at the biggest task, which is where the calls multiply.
+            let (id, &steps) = sizes
+                .steps
+                .iter()
+                .enumerate()
+                .max_by_key(|&(id, &steps)| (steps, std::cmp::Reverse(id)))
+                .expect("a scenario with steps has tasks");
+            let name = &tasks[id].get_ref().name;
+            let message = if steps > MAX_INLINED_STEPS {
+                format!(
+                    "inlining the calls of task \"{}\" would give {} steps; at most \
+                     {MAX_INLINED_STEPS} are allowed",
+                    name.get_ref(),
+                    count_words(steps)
+                )
+            } else {
+                format!(
+                    "inlining every call would give {} steps in all tasks together ({steps} in \
+                     task \"{}\"); at most {MAX_INLINED_STEPS} are allowed",
+                    count_words(total),
+                    name.get_ref()
+                )
+            };
+            return Err(self.at(name, message));
+        }
+        for (id, t) in tasks.iter().enumerate() {
+            let name = &t.get_ref().name;
+            let instances = sizes.instances[id];
+            if instances > MAX_TASK_TREE {
+                return Err(self.at(
+                    name,
+                    format!(
+                        "one instance of task \"{}\" leads to {} task instances in all (itself, \
+                         its children, theirs and their callbacks); at most {MAX_TASK_TREE} are \
+                         allowed",
+                        name.get_ref(),
+                        count_words(instances)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Without a horizon, refuses a scenario whose runs could go past [`MAX_INSTANT`].
+    ///
+    /// A run ends at most at its last arrival plus the time all its tasks spend in work and
+    /// timeouts: after the last arrival, the clock only moves to the end of some work or
+    /// timeout that is under way, so every stretch of time after it is covered by one of them.
+    /// Adding every duration at its largest draw gives a bound that holds for every run.
+    fn check_clock(
+        &self,
+        decls: &[Spanned<ArrivalDecl>],
+        arrivals: &[Arrival],
+        sizes: &Sizes,
+    ) -> Result<()> {
+        let mut last_arrival: u128 = 0;
+        let mut busy: u128 = 0;
+        // The arrival stream that adds the most, to point at.
+        let mut worst = (0u128, 0usize);
+        for (i, a) in arrivals.iter().enumerate() {
+            let (last, count): (u128, u128) = match &a.pattern {
+                ArrivalPattern::At(times) => (
+                    times.last().copied().unwrap_or(0).into(),
+                    times.len() as u128,
+                ),
+                ArrivalPattern::Stream {
+                    start,
+                    gap,
+                    first_after_gap,
+                    count,
+                } => {
+                    let count = count.unwrap_or(0);
+                    let gaps = match count {
+                        0 => 0,
+                        n => n - 1 + u64::from(*first_after_gap),
+                    };
+                    let last = u128::from(gaps)
+                        .saturating_mul(gap.max_draw().into())
+                        .saturating_add((*start).into());
+                    (last, count.into())
+                }
+            };
+            let work = count.saturating_mul(sizes.busy[a.task]);
+            last_arrival = last_arrival.max(last);
+            busy = busy.saturating_add(work);
+            if last.saturating_add(work) > worst.0 {
+                worst = (last.saturating_add(work), i);
+            }
+        }
+        let end = last_arrival.saturating_add(busy);
+        if end <= MAX_INSTANT.into() {
+            return Ok(());
+        }
+        Err(self.at(
+            &decls[worst.1],
+            format!(
+                "without a horizon, a run could last until {} (arrivals until {}, then up to {} \
+                 of work and timeouts, each at its longest); the clock stops at 2^63 ns, about \
+                 292 years: set a horizon (horizon = \"1h\", say), or make the arrivals fewer \
+                 or the durations shorter",
+                time_words(end),
+                time_words(last_arrival),
+                time_words(busy)
+            ),
+        ))
+    }
+
     fn arrival_pattern(
         &self,
         a: &Spanned<ArrivalDecl>,
@@ -585,6 +740,15 @@ impl Checker<'_> {
                     format!("rate {r} is too high (at most {TICKS_PER_SECOND} per second)"),
                 ));
             }
+            if mean > MAX_DURATION as f64 {
+                return Err(self.at(
+                    rate,
+                    format!(
+                        "rate {r} is too low (its mean gap would be longer than 2^62 ns, about \
+                         146 years)"
+                    ),
+                ));
+            }
             (Duration::Exp { mean: mean as u64 }, true, rate.span())
         };
         if count.is_none() {
@@ -610,20 +774,140 @@ impl Checker<'_> {
     }
 }
 
-/// The steps of task `id` with every `call` inlined, memoised in `flat` (the graph is acyclic).
-fn flatten(id: TaskId, resolved: &[Vec<Resolved>], flat: &mut [Option<Vec<Step>>]) -> Vec<Step> {
-    if let Some(steps) = &flat[id] {
-        return steps.clone();
-    }
-    let mut steps = Vec::new();
-    for step in &resolved[id] {
-        match step {
-            Resolved::Step(s) => steps.push(s.clone()),
-            Resolved::Call(callee) => steps.extend(flatten(*callee, resolved, flat)),
+/// Every task, each after every task it spawns, calls or has as a callback (the graph is
+/// acyclic), so that anything computed per task can be computed in one pass over this order.
+fn callees_first(edges: &[Vec<Edge>]) -> Vec<TaskId> {
+    let mut order = Vec::with_capacity(edges.len());
+    let mut done = vec![false; edges.len()];
+    for root in 0..edges.len() {
+        if done[root] {
+            continue;
+        }
+        // Iterative post-order: (task, index of its next edge).
+        let mut stack = vec![(root, 0)];
+        done[root] = true;
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            match edges[node].get(*next) {
+                Some(edge) => {
+                    *next += 1;
+                    if !done[edge.to] {
+                        done[edge.to] = true;
+                        stack.push((edge.to, 0));
+                    }
+                }
+                None => {
+                    order.push(node);
+                    stack.pop();
+                }
+            }
         }
     }
-    flat[id] = Some(steps.clone());
-    steps
+    order
+}
+
+/// The steps of every task with every `call` inlined, by task id.
+fn flatten(order: &[TaskId], resolved: &[Vec<Resolved>]) -> Vec<Vec<Step>> {
+    let mut flat: Vec<Vec<Step>> = vec![Vec::new(); resolved.len()];
+    for &id in order {
+        let mut steps = Vec::new();
+        for step in &resolved[id] {
+            match step {
+                Resolved::Step(s) => steps.push(s.clone()),
+                Resolved::Call(callee) => steps.extend_from_slice(&flat[*callee]),
+            }
+        }
+        flat[id] = steps;
+    }
+    flat
+}
+
+/// How big each task is once its calls are inlined and its children run, computed from the
+/// resolved steps without inlining or simulating anything (so a scenario that would blow up is
+/// refused before it can allocate). All sums saturate.
+struct Sizes {
+    /// Steps after inlining every call.
+    steps: Vec<u64>,
+    /// Task instances one instance leads to: itself, its children, theirs, and callbacks.
+    instances: Vec<u64>,
+    /// The most time one instance and everything it leads to can spend in work and timeouts,
+    /// each duration at its largest draw ([`Duration::max_draw`]).
+    busy: Vec<u128>,
+}
+
+impl Sizes {
+    fn new(order: &[TaskId], resolved: &[Vec<Resolved>]) -> Sizes {
+        let n = resolved.len();
+        let mut sizes = Sizes {
+            steps: vec![0; n],
+            instances: vec![0; n],
+            busy: vec![0; n],
+        };
+        for &id in order {
+            let (mut steps, mut instances, mut busy) = (0u64, 1u64, 0u128);
+            for step in &resolved[id] {
+                match step {
+                    Resolved::Call(callee) => {
+                        steps = steps.saturating_add(sizes.steps[*callee]);
+                        // The callee's steps run in this instance: everything but itself.
+                        instances = instances.saturating_add(sizes.instances[*callee] - 1);
+                        busy = busy.saturating_add(sizes.busy[*callee]);
+                    }
+                    Resolved::Step(step) => {
+                        steps = steps.saturating_add(1);
+                        match step {
+                            Step::Work(d) => busy = busy.saturating_add(d.max_draw().into()),
+                            Step::Wait { timeout, .. } => {
+                                let t = timeout.as_ref().map_or(0, Duration::max_draw);
+                                busy = busy.saturating_add(t.into());
+                            }
+                            Step::Spawn { task, count, then } => {
+                                let count = u64::from(*count);
+                                instances = instances
+                                    .saturating_add(count.saturating_mul(sizes.instances[*task]));
+                                busy = busy.saturating_add(
+                                    u128::from(count).saturating_mul(sizes.busy[*task]),
+                                );
+                                if let Some(then) = then {
+                                    instances = instances.saturating_add(sizes.instances[*then]);
+                                    busy = busy.saturating_add(sizes.busy[*then]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            sizes.steps[id] = steps;
+            sizes.instances[id] = instances;
+            sizes.busy[id] = busy;
+        }
+        sizes
+    }
+}
+
+/// A count that may have saturated, for messages.
+fn count_words(n: u64) -> String {
+    if n == u64::MAX {
+        format!("more than {}", u64::MAX - 1)
+    } else {
+        n.to_string()
+    }
+}
+
+/// A length of time that may be far beyond the clock, for messages: `36s`, `about 312 years`.
+fn time_words(ticks: u128) -> String {
+    const YEAR: f64 = 365.25 * 86_400.0 * TICKS_PER_SECOND as f64;
+    match Tick::try_from(ticks) {
+        Ok(t) if t < 86_400 * TICKS_PER_SECOND => super::format_ticks(t),
+        _ => {
+            let years = ticks as f64 / YEAR;
+            if years < 1e6 {
+                format!("about {years:.0} years")
+            } else {
+                format!("about {years:.1e} years")
+            }
+        }
+    }
 }
 
 /// Whether `[[name]]` is one of the format's arrays of tables.
@@ -1123,12 +1407,17 @@ at = [0]
 
     #[test]
     fn whole_numbers_out_of_range_say_the_range() {
-        let task = |line: &str| format!("{POOL}[[task]]\nname = \"t\"\n{line}\nsteps = [{{ work = 1 }}]\n");
+        let task = |line: &str| {
+            format!("{POOL}[[task]]\nname = \"t\"\n{line}\nsteps = [{{ work = 1 }}]\n")
+        };
         assert_eq!(
             err(&task("priority = 2147483648")),
             "t.toml:5:12: expected priority to be a whole number from -2147483648 to 2147483647, found 2147483648"
         );
-        assert_eq!(ok(&task("priority = -2147483648")).tasks[0].priority, i32::MIN);
+        assert_eq!(
+            ok(&task("priority = -2147483648")).tasks[0].priority,
+            i32::MIN
+        );
         assert_eq!(
             err(&format!("{POOL}[[task]]\nname = \"t\"\nsteps = [{{ spawn = \"t\", count = 18446744073709551616 }}]\n")),
             "t.toml:5:33: expected count to be a whole number from 1 to 1000000, found 18446744073709551616"
@@ -1145,8 +1434,14 @@ at = [0]
 
     #[test]
     fn seeds_take_the_whole_unsigned_range() {
-        assert_eq!(ok(&format!("seed = 18446744073709551615\n{POOL}")).seed, u64::MAX);
-        assert_eq!(ok(&format!("seed = \"9848753966768412663\"\n{POOL}")).seed, 9848753966768412663);
+        assert_eq!(
+            ok(&format!("seed = 18446744073709551615\n{POOL}")).seed,
+            u64::MAX
+        );
+        assert_eq!(
+            ok(&format!("seed = \"9848753966768412663\"\n{POOL}")).seed,
+            9848753966768412663
+        );
         let s = parse("t.toml", POOL, &["seed=9848753966768412663".into()]).unwrap();
         assert_eq!(s.seed, 9848753966768412663);
         assert_eq!(
@@ -1159,7 +1454,9 @@ at = [0]
     fn only_lines_that_set_wrote_are_blamed_on_it() {
         let e = parse("t.toml", "", &[]).unwrap_err().to_string();
         assert!(!e.contains("--set"), "{e}");
-        let e = parse("t.toml", "", &["seed=1".into()]).unwrap_err().to_string();
+        let e = parse("t.toml", "", &["seed=1".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("(in a line written by --set)"), "{e}");
     }
 
@@ -1181,6 +1478,191 @@ at = [0]
         );
         let e = parse("t.toml", &text, &["pool.x.workers=0".into()]).unwrap_err();
         assert!(matches!(e, Error::Set { .. }));
+    }
+
+    /// Tasks `c0`..`c{links}`, each calling (or spawning, with `count`) the next twice.
+    fn chain(links: usize, step: &str) -> String {
+        let mut text = POOL.to_string();
+        for i in 0..links {
+            let next = format!("c{}", i + 1);
+            let s = step.replace("NEXT", &next);
+            text += &format!("[[task]]\nname = \"c{i}\"\nsteps = [{s}, {s}]\n");
+        }
+        text + &format!("[[task]]\nname = \"c{links}\"\nsteps = [{{ work = 1 }}]\n")
+    }
+
+    #[test]
+    fn inlined_calls_are_counted_before_they_are_inlined() {
+        let calls = |links| chain(links, "{ call = \"NEXT\" }");
+        assert_eq!(ok(&calls(18)).tasks[0].steps.len(), 1 << 18);
+        assert_eq!(
+            err(&calls(19)),
+            "t.toml:4:8: inlining every call would give 1048575 steps in all tasks together (524288 in task \"c0\"); at most 1000000 are allowed"
+        );
+        assert_eq!(
+            err(&calls(20)),
+            "t.toml:4:8: inlining the calls of task \"c0\" would give 1048576 steps; at most 1000000 are allowed"
+        );
+        // 2^100 steps: the count saturates rather than overflowing.
+        assert_eq!(
+            err(&calls(100)),
+            "t.toml:4:8: inlining the calls of task \"c0\" would give more than 18446744073709551614 steps; at most 1000000 are allowed"
+        );
+    }
+
+    #[test]
+    fn task_trees_are_counted_without_spawning_them() {
+        let tree = |inner: u32| {
+            format!(
+                "{POOL}[[task]]\nname = \"a\"\nsteps = [{{ spawn = \"b\", count = 1000000 }}]\n\
+                 [[task]]\nname = \"b\"\nsteps = [{{ spawn = \"c\", count = {inner} }}]\n\
+                 [[task]]\nname = \"c\"\nsteps = [{{ work = 1 }}]\n"
+            )
+        };
+        ok(&tree(8)); // 1 + 1000000 × 9 instances
+        assert_eq!(
+            err(&tree(9)),
+            "t.toml:4:8: one instance of task \"a\" leads to 10000001 task instances in all (itself, its children, theirs and their callbacks); at most 10000000 are allowed"
+        );
+        // 2^200 instances saturate.
+        let spawns = chain(200, "{ spawn = \"NEXT\" }");
+        assert!(err(&spawns).contains("leads to more than 18446744073709551614 task instances"));
+    }
+
+    #[test]
+    fn sizes_match_the_inlined_tasks() {
+        // An oracle: count over the inlined steps of the validated scenario.
+        fn instances(s: &Scenario, t: TaskId) -> u64 {
+            let mut n = 1;
+            for step in &s.tasks[t].steps {
+                if let Step::Spawn { task, count, then } = step {
+                    n += u64::from(*count) * instances(s, *task);
+                    n += then.map_or(0, |u| instances(s, u));
+                }
+            }
+            n
+        }
+        fn busy(s: &Scenario, t: TaskId) -> u128 {
+            let mut b = 0;
+            for step in &s.tasks[t].steps {
+                b += match step {
+                    Step::Work(d) => u128::from(d.max_draw()),
+                    Step::Wait { timeout, .. } => {
+                        timeout.as_ref().map_or(0, |d| d.max_draw().into())
+                    }
+                    Step::Spawn { task, count, then } => {
+                        u128::from(*count) * busy(s, *task) + then.map_or(0, |u| busy(s, u))
+                    }
+                };
+            }
+            b
+        }
+        let text = format!(
+            r#"{POOL}
+[[task]]
+name = "main"
+steps = [{{ call = "mid" }}, {{ spawn = "leaf", count = 3, then = "mid" }}, {{ call = "leaf" }}]
+[[task]]
+name = "mid"
+steps = [{{ spawn = "leaf", count = 2 }}, {{ wait = "children", timeout = "5s" }}, {{ call = "leaf" }}]
+[[task]]
+name = "leaf"
+steps = [{{ work = {{ dist = "uniform", min = "1s", max = "2s" }} }}, {{ spawn = "tip", count = 4 }}]
+[[task]]
+name = "tip"
+steps = [{{ work = {{ dist = "exp", mean = "1s" }} }}]
+"#
+        );
+        let scenario = ok(&text);
+        let decl: ScenarioFile = toml::from_str(&text).unwrap();
+        let checker = Checker {
+            file: "t.toml",
+            text: &text,
+        };
+        let names: Vec<String> = decl
+            .task
+            .iter()
+            .map(|t| t.get_ref().name.get_ref().clone())
+            .collect();
+        let task_id = |n: &Spanned<String>, _: &str| -> Result<TaskId> {
+            Ok(names.iter().position(|x| x == n.get_ref()).unwrap())
+        };
+        let (resolved, edges): (Vec<_>, Vec<_>) = decl
+            .task
+            .iter()
+            .map(|t| checker.steps(t.get_ref(), &task_id).unwrap())
+            .unzip();
+        let sizes = Sizes::new(&callees_first(&edges), &resolved);
+        for t in 0..scenario.tasks.len() {
+            assert_eq!(
+                sizes.steps[t],
+                scenario.tasks[t].steps.len() as u64,
+                "steps of {t}"
+            );
+            assert_eq!(
+                sizes.instances[t],
+                instances(&scenario, t),
+                "instances of {t}"
+            );
+            assert_eq!(sizes.busy[t], busy(&scenario, t), "busy of {t}");
+        }
+        assert!(sizes.instances[0] > 20, "the example is not trivial");
+    }
+
+    #[test]
+    fn all_pools_together_have_a_limited_number_of_workers() {
+        let pools = |n: usize| {
+            (0..n)
+                .map(|i| format!("[[pool]]\nname = \"p{i}\"\nworkers = 100000\n"))
+                .collect::<String>()
+        };
+        assert_eq!(ok(&pools(10)).total_workers(), 1_000_000);
+        assert_eq!(
+            err(&pools(11)),
+            "t.toml:33:11: pool \"p10\" brings the workers of all pools to 1100000; at most 1000000 are allowed in all"
+        );
+    }
+
+    #[test]
+    fn instants_cannot_overflow_the_clock() {
+        let s = |rest: &str| {
+            format!("{POOL}[[task]]\nname = \"t\"\nsteps = [{{ work = \"876600h\" }}]\n{rest}")
+        };
+        // A hundred years of work, twice (about 200 years in all), fits; three times does not.
+        ok(&s("[[arrival]]\ntask = \"t\"\nat = [\"0s\", 0]\n"));
+        assert_eq!(
+            err(&s("[[arrival]]\ntask = \"t\"\nat = [\"0s\", 0]\n[[arrival]]\ntask = \"t\"\nat = [\"1h\"]\n")),
+            "t.toml:6:1: without a horizon, a run could last until about 300 years (arrivals until 1h00m, then up to about 300 years of work and timeouts, each at its longest); the clock stops at 2^63 ns, about 292 years: set a horizon (horizon = \"1h\", say), or make the arrivals fewer or the durations shorter"
+        );
+        // With a horizon the run stops there, whatever is scheduled after it.
+        let with_horizon = format!(
+            "horizon = \"1h\"\n{}",
+            s("[[arrival]]\ntask = \"t\"\nat = [0, 0, 0, 0]\n")
+        );
+        assert_eq!(ok(&with_horizon).horizon, Some(3600 * S));
+        // Streams count every gap at its largest draw: an exponential gap of 10 years can be
+        // 368 years.
+        assert!(err(&s(
+            "[[arrival]]\ntask = \"t\"\nevery = { dist = \"exp\", mean = \"87660h\" }\ncount = 2\n"
+        ))
+        .contains("a run could last until about 568 years (arrivals until about 368 years"));
+        // Single values stop at 2^62 ns, in every spelling.
+        let too_long = "is too long (at most 2^62 ns, about 146 years)";
+        assert_eq!(
+            err("horizon = \"4611686018427387905ns\"\n"),
+            format!("t.toml:1:11: duration \"4611686018427387905ns\" {too_long}")
+        );
+        ok(&format!("horizon = \"4611686018427387904ns\"\n{POOL}"));
+        assert_eq!(
+            err("horizon = 4611686019\n"),
+            format!("t.toml:1:11: duration 4611686019 {too_long}")
+        );
+        assert_eq!(
+            err("horizon = 4.7e9\n"),
+            format!("t.toml:1:11: duration 4700000000 {too_long}")
+        );
+        assert!(err(&s("[[arrival]]\ntask = \"t\"\nrate = 1e-10\ncount = 1\n"))
+            .ends_with("rate 0.0000000001 is too low (its mean gap would be longer than 2^62 ns, about 146 years)"));
     }
 
     #[test]
