@@ -2,13 +2,14 @@
 //!
 //! The run is observed by the statistics collector and, with `--trace`, by the trace writer;
 //! the report is printed once the run is over. Files (`--trace`, `--dot`) are written before
-//! the report is printed, and atomically: a file is there whole, or not at all.
+//! the report is printed, safely ([`qsim::output`]): a file is there whole, or not at all, and
+//! never over the scenario.
 
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
 use qsim::report::{Report, Stats};
 
-use super::{print_report, ExitStatus, OutputArgs, ScenarioArgs};
+use super::{print_report, to_stderr, ExitStatus, OutputArgs, ScenarioArgs};
 
 /// The arguments of `qsim run`.
 #[derive(Debug, Args)]
@@ -37,14 +38,15 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let model = Model::new(args.scenario.load()?);
     let mut stats = Stats::new(&model.scenario);
-    let mut trace = args.output.open_trace()?;
+    let inputs = [args.scenario.file.as_path()];
+    let mut trace = args.output.open_trace(&inputs)?;
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 
-    args.output.write_files(trace, &outcome)?;
+    args.output.write_files(trace, &outcome, &inputs)?;
 
     let report = Report::new(&sim, &stats, &outcome);
     print_report(&report, args.output.format)?;
@@ -53,20 +55,20 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
         Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
         Outcome::Deadlock(_) => ExitStatus::Deadlock,
         Outcome::EventLimit => {
-            eprintln!(
+            to_stderr(&format!(
                 "error: stopped after {n} events (--max-events {n}): the scenario may never end; \
                  set a horizon or raise --max-events",
                 n = args.max_events
-            );
+            ));
             ExitStatus::Error
         }
         Outcome::TaskLimit => {
-            eprintln!(
+            to_stderr(&format!(
                 "error: stopped with more than {n} tasks alive at once (--max-tasks {n}): tasks \
                  arrive or spawn faster than they finish; set a horizon, lower the counts or \
                  raise --max-tasks",
                 n = args.max_tasks
-            );
+            ));
             ExitStatus::Error
         }
         Outcome::Stopped => ExitStatus::Inconclusive,
