@@ -176,8 +176,12 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     /// The trace observer, writing to a temporary file until the run is over; never over one
-    /// of `inputs` (the files the command reads).
+    /// of `inputs` (the files the command reads). Checks the `--dot` path too, so that a path
+    /// qsim will not write is refused before the run rather than after it.
     pub(crate) fn open_trace(&self, inputs: &[&Path]) -> qsim::Result<Option<Trace<Output>>> {
+        if let Some(dot) = &self.dot {
+            qsim::output::check(dot, inputs)?;
+        }
         self.trace
             .as_ref()
             .map(|path| Output::create(path, inputs).map(Trace::new))

@@ -61,45 +61,19 @@ impl Output {
     pub fn create(path: &Path, inputs: &[&Path]) -> Result<Output> {
         let shown = path.display().to_string();
         let io_error = |e: io::Error| Error::io(&shown, e);
-        let refuse = |message: String| Error::Output {
-            path: shown.clone(),
-            message,
-        };
-        let dest = follow_links(path).map_err(io_error)?;
-        let existing = match fs::metadata(&dest) {
-            Ok(m) => Some(m),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_error(e)),
-        };
-        if let Some(meta) = &existing {
-            for input in inputs {
-                if same_file(meta, input) {
-                    return Err(refuse(format!(
-                        "is the same file as the input {}; refusing to overwrite it",
-                        input.display()
-                    )));
-                }
+        let (dest, existing) = match destination(path, inputs)? {
+            Destination::Replace { dest, existing } => (dest, existing),
+            Destination::Through(dest) => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&dest)
+                    .map_err(io_error)?;
+                return Ok(Output {
+                    path: path.to_path_buf(),
+                    target: Target::Through(file),
+                });
             }
-            match kind(meta) {
-                Kind::Regular => {}
-                Kind::WriteThrough => {
-                    let file = OpenOptions::new()
-                        .write(true)
-                        .open(&dest)
-                        .map_err(io_error)?;
-                    return Ok(Output {
-                        path: path.to_path_buf(),
-                        target: Target::Through(file),
-                    });
-                }
-                Kind::Refused(what) => {
-                    return Err(refuse(format!(
-                        "is {what}; qsim writes regular files, FIFOs and character devices \
-                         such as /dev/null"
-                    )));
-                }
-            }
-        }
+        };
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -184,6 +158,62 @@ impl Write for Output {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file().flush()
+    }
+}
+
+/// Checks, without writing anything, that `path` could be written by [`Output::create`]: not
+/// a directory, a block device, a socket, nor one of `inputs`. For a file written at the end of
+/// a long run, so that a refusal comes before the run rather than after it.
+pub fn check(path: &Path, inputs: &[&Path]) -> Result<()> {
+    destination(path, inputs).map(|_| ())
+}
+
+/// Where writing `path` goes, and how.
+enum Destination {
+    /// A regular file (`existing` holds its metadata) or a new path: replaced by renaming.
+    Replace {
+        dest: PathBuf,
+        existing: Option<fs::Metadata>,
+    },
+    /// A FIFO or a character device: written in place.
+    Through(PathBuf),
+}
+
+fn destination(path: &Path, inputs: &[&Path]) -> Result<Destination> {
+    let shown = path.display().to_string();
+    let io_error = |e: io::Error| Error::io(&shown, e);
+    let refuse = |message: String| Error::Output {
+        path: shown.clone(),
+        message,
+    };
+    let dest = follow_links(path).map_err(io_error)?;
+    let meta = match fs::metadata(&dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Destination::Replace {
+                dest,
+                existing: None,
+            })
+        }
+        Err(e) => return Err(io_error(e)),
+    };
+    for input in inputs {
+        if same_file(&meta, input) {
+            return Err(refuse(format!(
+                "is the same file as the input {}; refusing to overwrite it",
+                input.display()
+            )));
+        }
+    }
+    match kind(&meta) {
+        Kind::Regular => Ok(Destination::Replace {
+            dest,
+            existing: Some(meta),
+        }),
+        Kind::WriteThrough => Ok(Destination::Through(dest)),
+        Kind::Refused(what) => Err(refuse(format!(
+            "is {what}; qsim writes regular files, FIFOs and character devices such as /dev/null"
+        ))),
     }
 }
 

@@ -640,6 +640,19 @@ fn issue_14_an_input_is_never_overwritten() {
         "fanout.toml",
     );
     assert_eq!(fs::read_to_string(d.join("fanout.toml")).unwrap(), FANOUT);
+    // Refused before the run, so the trace is not written either.
+    refusal(
+        &[
+            "run",
+            "fanout.toml",
+            "--trace",
+            "t.jsonl",
+            "--dot",
+            "fanout.toml",
+        ],
+        "fanout.toml",
+    );
+    assert!(!d.join("t.jsonl").exists());
 
     // replay reads a schedule too.
     qsim_in(d, &["explore", "fanout.toml", "--schedule-out", "s.json"])
