@@ -37,10 +37,9 @@ pub const MAX_SPAWN: u32 = 1_000_000;
 pub const MAX_TOTAL_WORKERS: u64 = 1_000_000;
 
 /// The most steps all task types together may have once every `call` is inlined (a step takes
-/// 32 bytes, so this is 32 MB). Calls are
-/// inlined when the file is read, so a chain of tasks that each call the next twice doubles at
-/// every link (2^30 steps for 30 links); a million steps of real work is already far beyond any
-/// real task.
+/// 32 bytes, so this is 32 MB). Calls are inlined when the file is read, so a chain of tasks that
+/// each call the next twice doubles at every link (2^30 steps for 30 links); a million steps is
+/// far beyond any real task.
 pub const MAX_INLINED_STEPS: u64 = 1_000_000;
 
 /// The most task instances one instance of a task may lead to: itself, its children, theirs,
