@@ -542,6 +542,21 @@ fn mkfifo(path: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Reads the FIFO at `path` to its end on another thread. A FIFO that nobody opens for writing
+/// (a qsim that replaced it instead) would block the reader for ever, so the test waits for the
+/// text with a timeout rather than joining the thread.
+#[cfg(unix)]
+fn read_in_background(path: &Path) -> std::sync::mpsc::Receiver<String> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        if let Ok(text) = fs::read_to_string(path) {
+            let _ = send.send(text);
+        }
+    });
+    receive
+}
+
 #[cfg(unix)]
 #[test]
 fn issue_14_a_fifo_is_written_through() {
@@ -551,14 +566,13 @@ fn issue_14_a_fifo_is_written_through() {
     if !mkfifo(&fifo) {
         return;
     }
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
-    };
+    let reader = read_in_background(&fifo);
     qsim_in(dir.path(), &["run", "fanout.toml", "--trace", "fifo"])
         .assert()
         .code(1);
-    let trace = reader.join().unwrap();
+    let trace = reader
+        .recv_timeout(TIMEOUT)
+        .expect("qsim wrote to the FIFO");
     assert!(
         trace.starts_with("{\"t\":0.0,\"event\":\"arrived\""),
         "{trace}"
@@ -567,17 +581,17 @@ fn issue_14_a_fifo_is_written_through() {
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 
     // `explore --schedule-out` too.
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
-    };
+    let reader = read_in_background(&fifo);
     qsim_in(
         dir.path(),
         &["explore", "fanout.toml", "--schedule-out", "fifo"],
     )
     .assert()
     .code(1);
-    let schedule: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    let schedule = reader
+        .recv_timeout(TIMEOUT)
+        .expect("qsim wrote to the FIFO");
+    let schedule: serde_json::Value = serde_json::from_str(&schedule).unwrap();
     assert!(schedule["steps"].is_array(), "{schedule}");
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     assert_eq!(names(dir.path()), ["fanout.toml", "fifo"]);
