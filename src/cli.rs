@@ -13,7 +13,6 @@ pub mod explore;
 pub mod replay;
 pub mod run;
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use qsim::engine::Outcome;
 use qsim::explore::random::MonteCarlo;
 use qsim::explore::{MinWorkers, Verdict};
+use qsim::output::Output;
 use qsim::report::{self, Report, Trace};
 use qsim::{Error, Scenario};
 
@@ -191,7 +191,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         // The reader went away (`qsim run f | head`): nothing left to tell anyone.
         Err(e) if is_broken_stdout(&e) => ExitStatus::Success,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            to_stderr(&format!("error: {}", chain(&e)));
             ExitStatus::Error
         }
     }
@@ -241,21 +241,27 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// The trace observer, writing to a temporary file until the run is over.
-    pub(crate) fn open_trace(&self) -> qsim::Result<Option<Trace<AtomicFile>>> {
+    /// The trace observer, writing to a temporary file until the run is over; never over one
+    /// of `inputs` (the files the command reads). Checks the `--dot` path too, so that a path
+    /// qsim will not write is refused before the run rather than after it.
+    pub(crate) fn open_trace(&self, inputs: &[&Path]) -> qsim::Result<Option<Trace<Output>>> {
+        if let Some(dot) = &self.dot {
+            qsim::output::check(dot, inputs)?;
+        }
         self.trace
             .as_ref()
-            .map(|path| AtomicFile::create(path).map(Trace::new))
+            .map(|path| Output::create(path, inputs).map(Trace::new))
             .transpose()
     }
 
     /// Moves the trace into place and writes the wait-for graph of a deadlock (or notes on
     /// stderr that there is none), each whole or not at all: a write that failed halfway
-    /// leaves no file.
+    /// leaves no file. Never over one of `inputs`.
     pub(crate) fn write_files(
         &self,
-        trace: Option<Trace<AtomicFile>>,
+        trace: Option<Trace<Output>>,
         outcome: &Outcome,
+        inputs: &[&Path],
     ) -> qsim::Result<()> {
         if let (Some(trace), Some(path)) = (trace, &self.trace) {
             let file = trace
@@ -265,12 +271,12 @@ impl OutputArgs {
         }
         match (&self.dot, outcome) {
             (Some(path), Outcome::Deadlock(d)) => {
-                write_atomically(path, report::dot::render(d).as_bytes())?
+                write_atomically(path, inputs, report::dot::render(d).as_bytes())?
             }
-            (Some(path), _) => eprintln!(
+            (Some(path), _) => to_stderr(&format!(
                 "note: no deadlock, so no wait-for graph was written to {}",
                 path.display()
-            ),
+            )),
             (None, _) => {}
         }
         Ok(())
@@ -324,75 +330,17 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A file written whole or not at all: the data goes to `FILE.tmp`, which
-/// [`commit`](Self::commit) renames to `FILE` once everything is written and synced. Dropped
-/// without a commit (an error, a panic), it removes `FILE.tmp` and leaves `FILE` as it was.
-#[derive(Debug)]
-pub(crate) struct AtomicFile {
-    file: Option<File>,
-    tmp: PathBuf,
-    path: PathBuf,
+/// Writes `contents` to `path` whole or not at all, never over one of `inputs` (see
+/// [`qsim::output`]).
+pub(crate) fn write_atomically(path: &Path, inputs: &[&Path], contents: &[u8]) -> qsim::Result<()> {
+    qsim::output::write_whole(path, inputs, |w| w.write_all(contents))
 }
 
-impl AtomicFile {
-    /// Starts writing `path` (creates `path.tmp`).
-    pub(crate) fn create(path: &Path) -> qsim::Result<AtomicFile> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let file = File::create(&tmp).map_err(|e| Error::io(path.display().to_string(), e))?;
-        Ok(AtomicFile {
-            file: Some(file),
-            tmp,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Syncs the data and moves it into place.
-    pub(crate) fn commit(mut self) -> qsim::Result<()> {
-        let file = self.file.take().expect("a file is only committed once");
-        let done = file.sync_all().and_then(|()| {
-            drop(file);
-            std::fs::rename(&self.tmp, &self.path)
-        });
-        match done {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = std::fs::remove_file(&self.tmp);
-                Err(Error::io(self.path.display().to_string(), e))
-            }
-        }
-    }
-
-    fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("not committed yet")
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file().write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file().flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Writes `contents` to `path` atomically (see [`AtomicFile`]).
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> qsim::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(contents)
-        .map_err(|e| Error::io(path.display().to_string(), e))?;
-    file.commit()
+/// Writes a line to standard error, ignoring failure: stderr is where failures are told, so
+/// when it is closed or full (`2>/dev/full`) there is no one left to tell, and the exit status
+/// still says what happened.
+pub(crate) fn to_stderr(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 #[cfg(test)]
@@ -403,22 +351,6 @@ mod tests {
     fn chains_causes_without_repeating_them() {
         let e = Error::io("out.jsonl", io::Error::other("disk full"));
         assert_eq!(chain(&e), "out.jsonl: disk full");
-    }
-
-    #[test]
-    fn atomic_files_appear_whole_or_not_at_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("graph.dot");
-        write_atomically(&path, b"digraph {}\n").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"digraph {}\n");
-        assert!(!dir.path().join("graph.dot.tmp").exists());
-
-        let mut unfinished = AtomicFile::create(&path).unwrap();
-        unfinished.write_all(b"half").unwrap();
-        assert!(dir.path().join("graph.dot.tmp").exists());
-        drop(unfinished);
-        assert!(!dir.path().join("graph.dot.tmp").exists());
-        assert_eq!(std::fs::read(&path).unwrap(), b"digraph {}\n");
     }
 
     #[test]

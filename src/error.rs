@@ -100,6 +100,14 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An output file that qsim will not write: a directory, an input of the command...
+    #[error("{path}: {message}")]
+    Output {
+        /// The file, as given.
+        path: String,
+        /// Why not.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

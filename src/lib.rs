@@ -226,6 +226,7 @@ pub mod engine;
 pub mod error;
 pub mod explore;
 pub mod memory;
+pub mod output;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -201,6 +201,40 @@ impl Duration {
     pub fn is_fixed(&self) -> bool {
         matches!(self, Duration::Fixed(_))
     }
+
+    /// The largest value a draw can take, in ticks (saturating at `Tick::MAX`).
+    ///
+    /// Exponential, normal and log-normal distributions have no upper bound in theory, but
+    /// [`sample`](Self::sample) draws from [`SimRng`], whose uniform draws have 53 bits: a
+    /// standard exponential draw, `-ln(1 - u)`, is then at most `53 ln 2` (36.74), and a
+    /// standard normal one (Box–Muller) at most `sqrt(2 × 53 ln 2)` (8.58) in size. Validation
+    /// uses these bounds to prove that a run without a horizon cannot overflow the clock.
+    pub fn max_draw(&self) -> Tick {
+        match *self {
+            Duration::Fixed(t) => t,
+            // `min + floor(u × (max − min + 1))` in f64; the rounding of the product can add a
+            // little for huge ranges, never more than one part in 2^52.
+            Duration::Uniform { min, max } => max.saturating_add(((max - min) >> 52) + 1),
+            Duration::Exp { mean } => ceil_ticks(mean as f64 * STANDARD_EXP_MAX),
+            Duration::Normal { mean, sd } => {
+                ceil_ticks(mean as f64 + sd as f64 * STANDARD_NORMAL_MAX)
+            }
+            Duration::LogNormal { median, sigma } => {
+                ceil_ticks(median as f64 * libm::exp(sigma * STANDARD_NORMAL_MAX))
+            }
+        }
+    }
+}
+
+/// An upper bound on a standard exponential draw from [`SimRng`]: `-ln(2^-53)` is 36.737.
+const STANDARD_EXP_MAX: f64 = 36.8;
+
+/// An upper bound on the size of a standard normal draw from [`SimRng`]: `sqrt(2 × 36.737)` is
+/// 8.572.
+const STANDARD_NORMAL_MAX: f64 = 8.6;
+
+fn ceil_ticks(x: f64) -> Tick {
+    to_ticks(x.ceil())
 }
 
 fn to_ticks(x: f64) -> Tick {
@@ -324,8 +358,9 @@ pub fn format_ticks(t: Tick) -> String {
         }
         return format!("{ns}ns");
     }
-    // From a second up: hours, minutes and seconds, the seconds to the millisecond.
-    let ms = (ns + 500_000) / 1_000_000;
+    // From a second up: hours, minutes and seconds, the seconds to the millisecond (rounded
+    // without adding first, which would overflow near the end of the clock).
+    let ms = ns / 1_000_000 + u64::from(ns % 1_000_000 >= 500_000);
     let (secs, frac) = (ms / 1000, ms % 1000);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let fraction = if frac == 0 {
@@ -362,6 +397,39 @@ mod tests {
         assert_eq!(format_ticks(3661 * TICKS_PER_SECOND), "1h01m01s");
         assert_eq!(format_ticks(6_634_410_000_000), "1h50m34.41s");
         assert_eq!(format_ticks(10_250_000_000), "10.25s");
+        // The end of the clock does not wrap to 0s (issue 14).
+        assert_eq!(format_ticks(Tick::MAX), "5124095h34m33.71s");
+    }
+
+    #[test]
+    fn draws_stay_below_their_maximum() {
+        let dists = [
+            Duration::Fixed(7),
+            Duration::Uniform { min: 3, max: 9 },
+            Duration::Exp { mean: 1_000 },
+            Duration::Normal {
+                mean: 1_000,
+                sd: 400,
+            },
+            Duration::LogNormal {
+                median: 1_000,
+                sigma: 1.5,
+            },
+        ];
+        let mut rng = SimRng::new(3);
+        for d in &dists {
+            let max = d.max_draw();
+            for _ in 0..100_000 {
+                assert!(d.sample(&mut rng) <= max, "{d:?}");
+            }
+        }
+        assert_eq!(Duration::Uniform { min: 3, max: 9 }.max_draw(), 10);
+        assert_eq!(Duration::Exp { mean: 10 }.max_draw(), 368);
+        assert_eq!(Duration::Normal { mean: 10, sd: 10 }.max_draw(), 96);
+        // The bounds hold at the extreme uniform draws of SimRng (53 bits).
+        let u_max = 1.0 - 1.0 / (1u64 << 53) as f64;
+        assert!(-libm::log(1.0 - u_max) <= STANDARD_EXP_MAX);
+        assert!(libm::sqrt(-2.0 * libm::log(1.0 - u_max)) <= STANDARD_NORMAL_MAX);
     }
 
     #[test]

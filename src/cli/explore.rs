@@ -311,7 +311,7 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
     let verdict = &report.exploration.verdict;
     if let (Verdict::Deadlock { schedule, .. }, Some(path)) = (verdict, &args.schedule_out) {
         let json = serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
-        write_atomically(path, json.as_bytes())?;
+        write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
     }
     print(&match args.format {
         Format::Json => report::json::exploration(&report),

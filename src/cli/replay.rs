@@ -56,7 +56,8 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     let told = story::tell(&model, &schedule.steps).map_err(schedule_error)?;
 
     let mut stats = Stats::new(&model.scenario);
-    let mut trace = args.output.open_trace()?;
+    let inputs = [args.scenario.file.as_path(), args.schedule.as_path()];
+    let mut trace = args.output.open_trace(&inputs)?;
     let mut sim = Simulation::new(&model);
     let mut chooser = Replay::new(schedule.steps.clone());
     let outcome = engine::run(
@@ -68,7 +69,7 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     if let Some(e) = chooser.error {
         return Err(schedule_error(e));
     }
-    args.output.write_files(trace, &outcome)?;
+    args.output.write_files(trace, &outcome, &inputs)?;
     if args.output.format == Format::Text {
         print(&report::text::replay(&schedule, &args.schedule, &told))?;
     }

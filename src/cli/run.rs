@@ -2,14 +2,15 @@
 //!
 //! The run is observed by the statistics collector and, with `--trace`, by the trace writer;
 //! the report is printed once the run is over. Files (`--trace`, `--dot`) are written before
-//! the report is printed, and atomically: a file is there whole, or not at all.
+//! the report is printed, safely ([`qsim::output`]): a file is there whole, or not at all, and
+//! never over the scenario.
 
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
 use qsim::memory::MemoryLimit;
 use qsim::report::{Report, Stats};
 
-use super::{print_report, ExitStatus, OutputArgs, ScenarioArgs};
+use super::{print_report, to_stderr, ExitStatus, OutputArgs, ScenarioArgs};
 
 /// The arguments of `qsim run`.
 #[derive(Debug, Args)]
@@ -43,7 +44,8 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let model = Model::new(args.scenario.load()?);
     let mut stats = Stats::new(&model.scenario);
-    let mut trace = args.output.open_trace()?;
+    let inputs = [args.scenario.file.as_path()];
+    let mut trace = args.output.open_trace(&inputs)?;
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
@@ -54,31 +56,31 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 
-    args.output.write_files(trace, &outcome)?;
+    args.output.write_files(trace, &outcome, &inputs)?;
 
     let report = Report::new(&sim, &stats, &outcome);
     print_report(&report, args.output.format)?;
 
     match outcome {
-        Outcome::EventLimit => eprintln!(
+        Outcome::EventLimit => to_stderr(&format!(
             "error: stopped after {n} events (--max-events {n}): the scenario may never end; \
              set a horizon or raise --max-events",
             n = args.max_events
-        ),
-        Outcome::TaskLimit => eprintln!(
+        )),
+        Outcome::TaskLimit => to_stderr(&format!(
             "error: stopped with more than {n} tasks alive at once (--max-tasks {n}): tasks \
              arrive or spawn faster than they finish; set a horizon, lower the counts or \
              raise --max-tasks",
             n = args.max_tasks
-        ),
-        Outcome::MemoryLimit { held } => eprintln!(
+        )),
+        Outcome::MemoryLimit { held } => to_stderr(&format!(
             "error: stopped: {}: tasks arrive or spawn faster than they finish; set a horizon, \
              lower the counts or raise --max-memory",
             limits
                 .max_memory
                 .and_then(|m| m.exceeded(held, 0))
                 .unwrap_or_else(|| qsim::memory::megabytes(held))
-        ),
+        )),
         Outcome::Completed | Outcome::Horizon | Outcome::Deadlock(_) | Outcome::Stopped => {}
     }
     Ok(ExitStatus::from(&outcome))

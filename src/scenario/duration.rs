@@ -14,6 +14,19 @@ use toml::Spanned;
 use super::file::spanned_error;
 use super::{Duration, Tick, TICKS_PER_SECOND};
 
+/// The longest duration, and the latest instant, a scenario may write: 2^62 ns, about 146
+/// years.
+///
+/// The clock counts nanoseconds in 64 bits. Keeping every written value at or below 2^62 leaves
+/// room for the sums the engine makes: with a horizon (at most 2^62 too) the run never goes past
+/// it, so no event is ever scheduled later than the horizon plus one duration, below 2^63.
+/// Without a horizon, validation adds up the longest a run could last
+/// ([`MAX_INSTANT`](super::validate::MAX_INSTANT)).
+pub const MAX_DURATION: Tick = 1 << 62;
+
+/// How [`MAX_DURATION`] is told to the user.
+pub const MAX_DURATION_WORDS: &str = "at most 2^62 ns, about 146 years";
+
 /// What the user is told a duration looks like.
 pub const EXPECTED_DURATION: &str =
     "a duration such as \"250ms\", \"4s\", \"2m\", \"1h\" or a number of seconds";
@@ -29,8 +42,9 @@ const UNITS: &[(&str, Tick)] = &[
     ("h", 3600 * TICKS_PER_SECOND),
 ];
 
-/// Parses a fixed duration such as `"250ms"`, `"1.5s"`, `"2m"`, `"1h"` or `"30"` (seconds) into
-/// ticks (nanoseconds), rounding to the nearest nanosecond.
+/// Parses a fixed duration string such as `"250ms"`, `"1.5s"`, `"2m"` or `"1h"` into ticks
+/// (nanoseconds), rounding to the nearest nanosecond. A string needs a unit: `"30"` is refused
+/// (the number `30`, without quotes, is 30 seconds, but that is not a string).
 ///
 /// The error says what was expected, for instance
 /// `expected a duration such as "250ms", "4s", "2m", "1h" or a number of seconds, found "4 sec"`.
@@ -52,7 +66,14 @@ pub fn parse_duration(text: &str) -> Result<Tick, String> {
         return Err(garbage());
     }
     let unit_ticks = if unit.is_empty() {
-        TICKS_PER_SECOND
+        // A quoted number is most likely a unit forgotten, not a number of seconds.
+        if decimal_times(number, 1).is_none() {
+            return Err(garbage());
+        }
+        return Err(format!(
+            "duration \"{text}\" has no unit (expected ns, us, ms, s, m or h, as in \"{text}s\"; \
+             a number without quotes is seconds)"
+        ));
     } else if let Some(&(_, ticks)) = UNITS.iter().find(|(name, _)| *name == unit) {
         ticks
     } else if unit.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -63,7 +84,12 @@ pub fn parse_duration(text: &str) -> Result<Tick, String> {
         return Err(garbage());
     };
     let ticks = decimal_times(number, unit_ticks).ok_or_else(garbage)?;
-    Tick::try_from(ticks).map_err(|_| format!("duration \"{text}\" is too long"))
+    match Tick::try_from(ticks) {
+        Ok(t) if t <= MAX_DURATION => Ok(t),
+        _ => Err(format!(
+            "duration \"{text}\" is too long ({MAX_DURATION_WORDS})"
+        )),
+    }
 }
 
 /// `number` (digits, at most one `.`, `_` between digits) times `unit`, rounded to the nearest
@@ -108,8 +134,10 @@ fn seconds_to_ticks(secs: f64) -> Result<Tick, String> {
         return Err(format!("expected a duration of 0s or more, found {secs}"));
     }
     let ticks = (secs * TICKS_PER_SECOND as f64).round();
-    if !ticks.is_finite() || ticks >= Tick::MAX as f64 {
-        return Err(format!("duration {secs} is too long"));
+    if !ticks.is_finite() || ticks > MAX_DURATION as f64 {
+        return Err(format!(
+            "duration {secs} is too long ({MAX_DURATION_WORDS})"
+        ));
     }
     Ok(ticks as Tick)
 }
@@ -155,7 +183,8 @@ impl<'de> Visitor<'de> for FixedVisitor {
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Tick, E> {
         v.checked_mul(TICKS_PER_SECOND)
-            .ok_or_else(|| E::custom(format!("duration {v} is too long")))
+            .filter(|&t| t <= MAX_DURATION)
+            .ok_or_else(|| E::custom(format!("duration {v} is too long ({MAX_DURATION_WORDS})")))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Tick, E> {
@@ -384,7 +413,6 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(120 * S));
         assert_eq!(parse_duration("1h"), Ok(3600 * S));
         assert_eq!(parse_duration("0s"), Ok(0));
-        assert_eq!(parse_duration("30"), Ok(30 * S));
         assert_eq!(parse_duration("1_000ms"), Ok(S));
     }
 
@@ -419,6 +447,14 @@ mod tests {
         assert_eq!(
             parse_duration("4sec"),
             Err("unknown unit \"sec\" in \"4sec\" (expected ns, us, ms, s, m or h)".to_string())
+        );
+        assert_eq!(
+            parse_duration("30"),
+            Err(
+                "duration \"30\" has no unit (expected ns, us, ms, s, m or h, as in \"30s\"; \
+                 a number without quotes is seconds)"
+                    .to_string()
+            )
         );
         assert!(parse_duration("99999999999999h")
             .unwrap_err()

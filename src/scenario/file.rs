@@ -50,8 +50,8 @@ pub struct ScenarioFile {
     pub name: Option<String>,
     /// Free text.
     pub description: Option<String>,
-    /// Seed of every random draw.
-    pub seed: Option<u64>,
+    /// Seed of every random draw (a whole number, or a string of its digits).
+    pub seed: Option<Seed>,
     /// When to stop a run.
     pub horizon: Option<FixedDuration>,
     /// How ties between simultaneous actions are broken.
@@ -83,8 +83,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
 ];
 
 /// `ties = "canonical" | "random"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, DeriveDeserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TiesDecl {
     /// The documented canonical order.
     Canonical,
@@ -92,9 +91,16 @@ pub enum TiesDecl {
     Random,
 }
 
+impl<'de> Deserialize<'de> for TiesDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let words = &["canonical", "random"];
+        let i = deserializer.deserialize_any(OneOf(words))?;
+        Ok([TiesDecl::Canonical, TiesDecl::Random][i])
+    }
+}
+
 /// `discipline = "fifo" | "lifo" | "priority"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, DeriveDeserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisciplineDecl {
     /// First in, first out.
     Fifo,
@@ -102,6 +108,213 @@ pub enum DisciplineDecl {
     Lifo,
     /// Highest priority first.
     Priority,
+}
+
+impl<'de> Deserialize<'de> for DisciplineDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let words = &["fifo", "lifo", "priority"];
+        let i = deserializer.deserialize_any(OneOf(words))?;
+        Ok([
+            DisciplineDecl::Fifo,
+            DisciplineDecl::Lifo,
+            DisciplineDecl::Priority,
+        ][i])
+    }
+}
+
+/// A value that must be one of a few words, as its index in the list: a hand-written visitor
+/// rather than a derived enum, so that a value of the wrong type is named (`found nan`, where
+/// serde would only say "wanted string or table").
+struct OneOf(&'static [&'static str]);
+
+impl OneOf {
+    fn expected(&self) -> String {
+        let quoted: Vec<String> = self.0.iter().map(|w| format!("\"{w}\"")).collect();
+        match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
+    fn wrong<E: de::Error>(&self, found: impl fmt::Display) -> E {
+        E::custom(format!("expected {}, found {found}", self.expected()))
+    }
+}
+
+impl<'de> Visitor<'de> for OneOf {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.expected())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
+        self.0.iter().position(|w| *w == v).ok_or_else(|| {
+            E::custom(format!(
+                "unknown value \"{v}\" (expected {})",
+                self.0.join(", ")
+            ))
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<usize, E> {
+        Err(self.wrong(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<usize, E> {
+        Err(self.wrong(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<usize, E> {
+        Err(self.wrong(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<usize, E> {
+        Err(self.wrong(toml_float(v)))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<usize, A::Error> {
+        Err(self.wrong("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<usize, A::Error> {
+        Err(self.wrong("a table"))
+    }
+}
+
+/// A float as TOML spells it (`nan`, `inf`, `-inf`, `2.5`), for "found ..." messages.
+pub(crate) fn toml_float(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// A whole number as written, of any size toml can read.
+///
+/// Counts, worker numbers and priorities are read as this rather than as `i64` or `i32`, so
+/// that validation can check the range itself and say what it is
+/// (`expected priority to be a whole number from -2147483648 to 2147483647, found 2147483648`)
+/// instead of serde's "expected i32".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whole(pub i128);
+
+struct WholeVisitor;
+
+impl<'de> Visitor<'de> for WholeVisitor {
+    type Value = Whole;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+        Ok(Whole(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+        Ok(Whole(v.into()))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Whole, E> {
+        Ok(Whole(v))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Whole, E> {
+        i128::try_from(v).map(Whole).map_err(|_| {
+            E::custom(format!(
+                "{v} is too large for any whole number of a scenario"
+            ))
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole, E> {
+        Err(E::custom(format!(
+            "expected a whole number, found {}",
+            toml_float(v)
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WholeVisitor)
+    }
+}
+
+/// The scenario's seed: any 64-bit unsigned number, written as a whole number or as a string
+/// of its digits.
+///
+/// TOML integers stop at 2^63 − 1, and `--set seed=N` reads N as TOML, so a seed of 2^63 or
+/// more (which `explore --mode random` prints when a run deadlocks) arrives as the string
+/// `"9848753966768412663"`. Both forms mean the same seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seed(pub u64);
+
+/// What a seed may be, for error messages.
+const EXPECTED_SEED: &str = "seed to be a whole number from 0 to 18446744073709551615";
+
+struct SeedVisitor;
+
+impl SeedVisitor {
+    fn out_of_range<E: de::Error>(found: impl fmt::Display) -> E {
+        E::custom(format!("expected {EXPECTED_SEED}, found {found}"))
+    }
+}
+
+impl<'de> Visitor<'de> for SeedVisitor {
+    type Value = Seed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(EXPECTED_SEED)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seed, E> {
+        u64::try_from(v)
+            .map(Seed)
+            .map_err(|_| Self::out_of_range(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Seed, E> {
+        Ok(Seed(v))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Seed, E> {
+        u64::try_from(v)
+            .map(Seed)
+            .map_err(|_| Self::out_of_range(v))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Seed, E> {
+        u64::try_from(v)
+            .map(Seed)
+            .map_err(|_| Self::out_of_range(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seed, E> {
+        Err(Self::out_of_range(toml_float(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Seed, E> {
+        if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(n) = v.parse() {
+                return Ok(Seed(n));
+            }
+        }
+        Err(E::custom(format!(
+            "expected {EXPECTED_SEED} (or a string of its digits), found \"{v}\""
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for Seed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SeedVisitor)
+    }
 }
 
 /// A `[[queue]]` table.
@@ -124,7 +337,7 @@ pub struct PoolDecl {
     /// The pool's name (default `default`).
     pub name: Option<Spanned<String>>,
     /// Number of workers (checked to be at least 1).
-    pub workers: Option<Spanned<i64>>,
+    pub workers: Option<Spanned<Whole>>,
     /// Queues consumed, in order of preference (default `["default"]`).
     pub queues: Option<Spanned<Vec<Spanned<String>>>>,
 }
@@ -140,8 +353,8 @@ pub struct TaskDecl {
     pub name: Spanned<String>,
     /// The queue its instances go on (default `default`).
     pub queue: Option<Spanned<String>>,
-    /// Priority on a priority queue (default 0).
-    pub priority: Option<i32>,
+    /// Priority on a priority queue (default 0; checked to fit in 32 bits).
+    pub priority: Option<Spanned<Whole>>,
     /// Its steps (checked to be present and non-empty).
     pub steps: Option<Spanned<Vec<Spanned<StepDecl>>>>,
 }
@@ -163,7 +376,7 @@ pub struct ArrivalDecl {
     /// A Poisson stream of this many arrivals per second.
     pub rate: Option<Spanned<f64>>,
     /// Number of arrivals of a stream.
-    pub count: Option<Spanned<i64>>,
+    pub count: Option<Spanned<Whole>>,
     /// Start of a stream (default 0s).
     pub start: Option<Spanned<FixedDuration>>,
 }
@@ -182,7 +395,7 @@ pub enum StepDecl {
         /// The children's task type.
         task: Spanned<String>,
         /// How many (checked to be at least 1; default 1).
-        count: Option<Spanned<i64>>,
+        count: Option<Spanned<Whole>>,
         /// Callback task type, enqueued once all children have finished.
         then: Option<Spanned<String>>,
     },
@@ -205,7 +418,7 @@ struct StepKeys {
     spawn: Option<(Range<usize>, Spanned<String>)>,
     wait: Option<(Range<usize>, Spanned<String>)>,
     call: Option<(Range<usize>, Spanned<String>)>,
-    count: Option<(Range<usize>, Spanned<i64>)>,
+    count: Option<(Range<usize>, Spanned<Whole>)>,
     then: Option<(Range<usize>, Spanned<String>)>,
     timeout: Option<(Range<usize>, Duration)>,
     on_timeout: Option<(Range<usize>, Spanned<String>)>,
@@ -426,7 +639,7 @@ mod tests {
         match step("{ then = \"fin\", spawn = \"sub\", count = 3 }").unwrap() {
             StepDecl::Spawn { task, count, then } => {
                 assert_eq!(task.get_ref(), "sub");
-                assert_eq!(*count.unwrap().get_ref(), 3);
+                assert_eq!(*count.unwrap().get_ref(), Whole(3));
                 assert_eq!(then.unwrap().get_ref(), "fin");
             }
             other => panic!("{other:?}"),

@@ -41,14 +41,31 @@ pub fn apply_sets(doc_text: &str, sets: &[String]) -> Result<String> {
 }
 
 /// Reads VALUE as TOML, or else as a string.
-fn parse_value(text: &str) -> Value {
+///
+/// A value that starts like an array, a table or a quoted string (`[`, `{`, `"`, `'`) and does
+/// not parse is an error rather than a string: the user meant TOML, and a message about the
+/// string (`expected an array, found "[\"a\","`) would hide the real mistake, which is often a
+/// shell that ate the quotes.
+fn parse_value(text: &str) -> Result<Value, String> {
     let trimmed = text.trim();
     match trimmed.parse::<Value>() {
         Ok(mut v) if !trimmed.is_empty() => {
             v.decor_mut().clear();
-            v
+            Ok(v)
         }
-        _ => Value::from(text),
+        Err(e) if trimmed.starts_with(['[', '{', '"', '\'']) => {
+            let what = match trimmed.as_bytes()[0] {
+                b'[' => "an array",
+                b'{' => "a table",
+                _ => "a string",
+            };
+            let reason = e.message().trim_end().replace('\n', " ");
+            Err(format!(
+                "the value starts like {what} but is not valid TOML ({reason}); quote the whole \
+                 argument for the shell, as in --set 'arrival.0.at=[\"0s\", \"1s\"]'"
+            ))
+        }
+        _ => Ok(Value::from(text)),
     }
 }
 
@@ -57,7 +74,7 @@ fn apply_one(doc: &mut DocumentMut, arg: &str) -> Result<(), String> {
         return Err("expected PATH=VALUE".into());
     };
     let path = path.trim();
-    let value = parse_value(value);
+    let value = parse_value(value)?;
     let parts: Vec<&str> = path.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(format!("expected PATH=VALUE, {EXPECTED_PATH}"));
@@ -302,6 +319,30 @@ count = 3
         let out = apply_sets(doc, &["pool.a.queues=[\"x\"]".to_string()]).unwrap();
         let v: toml::Table = toml::from_str(&out).unwrap();
         assert_eq!(v["pool"][0]["queues"][0].as_str(), Some("x"));
+    }
+
+    #[test]
+    fn refuses_values_that_look_like_broken_toml() {
+        let message = set_err("pool.slow.queues=[\"default\",");
+        assert!(
+            message.starts_with("the value starts like an array but is not valid TOML ("),
+            "{message}"
+        );
+        assert!(message.contains("quote the whole argument"), "{message}");
+        assert!(
+            set_err("arrival.1.every={ dist = exp }").starts_with("the value starts like a table")
+        );
+        assert!(set_err("task.main.queue=\"slow").starts_with("the value starts like a string"));
+        // Bare words are still strings.
+        let out = set(&["horizon=2h", "ties=random"]).unwrap();
+        assert!(out.contains("horizon = \"2h\""), "{out}");
+    }
+
+    #[test]
+    fn integers_beyond_toml_become_strings() {
+        // TOML integers stop at 2^63 - 1; the seed's reader accepts the digits as a string.
+        let out = set(&["seed=9848753966768412663"]).unwrap();
+        assert!(out.starts_with("seed = \"9848753966768412663\""), "{out}");
     }
 
     #[test]

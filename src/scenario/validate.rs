@@ -13,23 +13,44 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::duration::MAX_DURATION;
 use super::file::{
-    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl,
+    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl, Whole,
 };
 use super::set::apply_sets;
 use super::{
     Arrival, ArrivalPattern, Discipline, Duration, Pool, Queue, QueueId, Scenario, Step, TaskId,
-    TaskType, Ties, TICKS_PER_SECOND,
+    TaskType, Tick, Ties, TICKS_PER_SECOND,
 };
 use crate::error::{Error, Location, Result, ScenarioError};
 
 /// The most workers a pool may have: far beyond any real consumer, and small enough that a
 /// typo (`workers = 10000000000`) is an error rather than an attempt to allocate them.
-pub const MAX_WORKERS: i64 = 100_000;
+pub const MAX_WORKERS: u32 = 100_000;
 
 /// The most children one spawn step may create at once (bigger fan-outs are typos, and would
 /// allocate all their instances in one step).
-pub const MAX_SPAWN: i64 = 1_000_000;
+pub const MAX_SPAWN: u32 = 1_000_000;
+
+/// The most workers all pools together may have: each worker is simulated, so a scenario with
+/// a hundred million of them would fill memory before anything ran.
+pub const MAX_TOTAL_WORKERS: u64 = 1_000_000;
+
+/// The most steps all task types together may have once every `call` is inlined (a step takes
+/// 32 bytes, so this is 32 MB). Calls are inlined when the file is read, so a chain of tasks that
+/// each call the next twice doubles at every link (2^30 steps for 30 links); a million steps is
+/// far beyond any real task.
+pub const MAX_INLINED_STEPS: u64 = 1_000_000;
+
+/// The most task instances one instance of a task may lead to: itself, its children, theirs,
+/// and their callbacks, each spawn counted with its `count`. The same as the default
+/// `--max-tasks` of a run: one task whose descendants alone would pass it is refused when the
+/// file is read, before a spawn can allocate millions of instances at once.
+pub const MAX_TASK_TREE: u64 = 10_000_000;
+
+/// The latest instant a run without a horizon may reach: 2^63 ns, about 292 years (the clock
+/// counts nanoseconds in 64 bits, and stops at about 584 years).
+pub const MAX_INSTANT: Tick = 1 << 63;
 
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
@@ -51,16 +72,20 @@ pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
     let result = toml::from_str::<ScenarioFile>(&edited)
         .map_err(|e| checker.toml_error(&e))
         .and_then(|decl| checker.build(decl));
+    if sets.is_empty() {
+        return result;
+    }
     result.map_err(|e| point_out_overrides(e, text))
 }
 
 /// An error found in a line that `--set` wrote or changed says so: the line shown is not the
-/// file's own.
+/// file's own. (A line past the end of the file counts as empty, so an error at the start of an
+/// empty file is not blamed on `--set`.)
 fn point_out_overrides(error: Error, original: &str) -> Error {
     match error {
         Error::Scenario(mut e) => {
-            let line = original.lines().nth(e.location.line - 1);
-            if line.map(|l| l.trim_end_matches('\r')) != Some(e.location.source_line.as_str()) {
+            let line = original.lines().nth(e.location.line - 1).unwrap_or("");
+            if line.trim_end_matches('\r') != e.location.source_line {
                 e.message.push_str(" (in a line written by --set)");
             }
             Error::Scenario(e)
@@ -108,6 +133,19 @@ impl Checker<'_> {
 
     fn at<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
         self.error(spanned.span().start, message)
+    }
+
+    /// The whole number `w`, if it is from `min` to `max`; else an error saying the range.
+    fn whole_in(&self, w: &Spanned<Whole>, key: &str, min: i128, max: i128) -> Result<i128> {
+        let n = w.get_ref().0;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(self.at(
+                w,
+                format!("expected {key} to be a whole number from {min} to {max}, found {n}"),
+            ))
+        }
     }
 
     /// A toml syntax error or serde error, as one line pointing into the file.
@@ -194,8 +232,21 @@ impl Checker<'_> {
             Some(p) => p.get_ref(),
         };
         let mut pools: Vec<Pool> = Vec::new();
+        let mut total_workers: u64 = 0;
         for p in pool_decls {
             let pool = self.pool(p, &pools, &queue_id)?;
+            total_workers += u64::from(pool.workers);
+            if total_workers > MAX_TOTAL_WORKERS {
+                let at = p.get_ref().workers.as_ref().map_or(p.span(), Spanned::span);
+                return Err(self.error(
+                    at.start,
+                    format!(
+                        "pool \"{}\" brings the workers of all pools to {total_workers}; at most \
+                         {MAX_TOTAL_WORKERS} are allowed in all",
+                        pool.name
+                    ),
+                ));
+            }
             for &q in &pool.queues {
                 queues[q].consumers.push(pools.len());
             }
@@ -241,15 +292,23 @@ impl Checker<'_> {
             edges.push(out);
         }
         self.check_cycles(&task_names, &edges)?;
-        let mut flat: Vec<Option<Vec<Step>>> = vec![None; decl.task.len()];
+        let order = callees_first(&edges);
+        let sizes = Sizes::new(&order, &resolved);
+        self.check_sizes(&decl.task, &sizes)?;
+        let mut flat = flatten(&order, &resolved);
         let mut tasks = Vec::new();
         for (id, t) in decl.task.iter().enumerate() {
             let t = t.get_ref();
             tasks.push(TaskType {
                 name: t.name.get_ref().clone(),
                 queue: task_queues[id],
-                priority: t.priority.unwrap_or(0),
-                steps: flatten(id, &resolved, &mut flat),
+                priority: match &t.priority {
+                    None => 0,
+                    Some(p) => {
+                        self.whole_in(p, "priority", i32::MIN.into(), i32::MAX.into())? as i32
+                    }
+                },
+                steps: std::mem::take(&mut flat[id]),
             });
         }
 
@@ -260,6 +319,9 @@ impl Checker<'_> {
             let task = task_id(&a.get_ref().task, "arrival")?;
             let pattern = self.arrival_pattern(a, horizon.is_some())?;
             arrivals.push(Arrival { task, pattern });
+        }
+        if horizon.is_none() {
+            self.check_clock(&decl.arrival, &arrivals, &sizes)?;
         }
 
         // Every queue something can be put on must be consumed by some pool.
@@ -290,7 +352,7 @@ impl Checker<'_> {
         Ok(Scenario {
             name,
             description: decl.description.unwrap_or_default(),
-            seed: decl.seed.unwrap_or(0),
+            seed: decl.seed.map_or(0, |s| s.0),
             horizon,
             ties: match decl.ties {
                 Some(TiesDecl::Random) => Ties::Random,
@@ -323,10 +385,13 @@ impl Checker<'_> {
         }
         let workers = match &decl.workers {
             None => return Err(self.at(p, "a pool needs workers = N (at least 1)")),
-            Some(w) => match *w.get_ref() {
+            Some(w) => match w.get_ref().0 {
                 n if n < 1 => return Err(self.at(w, "a pool needs at least 1 worker")),
-                n if n > MAX_WORKERS => {
-                    return Err(self.at(w, format!("a pool has at most {MAX_WORKERS} workers")))
+                n if n > MAX_WORKERS.into() => {
+                    return Err(self.at(
+                        w,
+                        format!("a pool has at most {MAX_WORKERS} workers, found {n}"),
+                    ))
                 }
                 n => n as u32,
             },
@@ -407,19 +472,7 @@ impl Checker<'_> {
                     });
                     let count = match count {
                         None => 1,
-                        Some(c) => match *c.get_ref() {
-                            n if n < 1 => {
-                                return Err(self.at(
-                                    c,
-                                    format!("a spawn needs count of at least 1, found {n}"),
-                                ))
-                            }
-                            n if n > MAX_SPAWN => {
-                                return Err(self
-                                    .at(c, format!("a spawn has a count of at most {MAX_SPAWN}")))
-                            }
-                            n => n as u32,
-                        },
+                        Some(c) => self.whole_in(c, "count", 1, MAX_SPAWN.into())? as u32,
                     };
                     let then = match then {
                         None => None,
@@ -504,6 +557,119 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// Refuses tasks that would be too big once their calls are inlined or their children
+    /// spawned (see [`MAX_INLINED_STEPS`] and [`MAX_TASK_TREE`]).
+    fn check_sizes(&self, tasks: &[Spanned<TaskDecl>], sizes: &Sizes) -> Result<()> {
+        let total = sizes.steps.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        if total > MAX_INLINED_STEPS {
+            // Point at the biggest task, which is where the calls multiply.
+            let (id, &steps) = sizes
+                .steps
+                .iter()
+                .enumerate()
+                .max_by_key(|&(id, &steps)| (steps, std::cmp::Reverse(id)))
+                .expect("a scenario with steps has tasks");
+            let name = &tasks[id].get_ref().name;
+            let message = if steps > MAX_INLINED_STEPS {
+                format!(
+                    "inlining the calls of task \"{}\" would give {} steps; at most \
+                     {MAX_INLINED_STEPS} are allowed",
+                    name.get_ref(),
+                    count_words(steps)
+                )
+            } else {
+                format!(
+                    "inlining every call would give {} steps in all tasks together ({steps} in \
+                     task \"{}\"); at most {MAX_INLINED_STEPS} are allowed",
+                    count_words(total),
+                    name.get_ref()
+                )
+            };
+            return Err(self.at(name, message));
+        }
+        for (id, t) in tasks.iter().enumerate() {
+            let name = &t.get_ref().name;
+            let instances = sizes.instances[id];
+            if instances > MAX_TASK_TREE {
+                return Err(self.at(
+                    name,
+                    format!(
+                        "one instance of task \"{}\" leads to {} task instances in all (itself, \
+                         its children, theirs and their callbacks); at most {MAX_TASK_TREE} are \
+                         allowed",
+                        name.get_ref(),
+                        count_words(instances)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Without a horizon, refuses a scenario whose runs could go past [`MAX_INSTANT`].
+    ///
+    /// A run ends at most at its last arrival plus the time all its tasks spend in work and
+    /// timeouts: after the last arrival, the clock only moves to the end of some work or
+    /// timeout that is under way, so every stretch of time after it is covered by one of them.
+    /// Adding every duration at its largest draw gives a bound that holds for every run.
+    fn check_clock(
+        &self,
+        decls: &[Spanned<ArrivalDecl>],
+        arrivals: &[Arrival],
+        sizes: &Sizes,
+    ) -> Result<()> {
+        let mut last_arrival: u128 = 0;
+        let mut busy: u128 = 0;
+        // The arrival stream that adds the most, to point at.
+        let mut worst = (0u128, 0usize);
+        for (i, a) in arrivals.iter().enumerate() {
+            let (last, count): (u128, u128) = match &a.pattern {
+                ArrivalPattern::At(times) => (
+                    times.last().copied().unwrap_or(0).into(),
+                    times.len() as u128,
+                ),
+                ArrivalPattern::Stream {
+                    start,
+                    gap,
+                    first_after_gap,
+                    count,
+                } => {
+                    let count = count.unwrap_or(0);
+                    let gaps = match count {
+                        0 => 0,
+                        n => n - 1 + u64::from(*first_after_gap),
+                    };
+                    let last = u128::from(gaps)
+                        .saturating_mul(gap.max_draw().into())
+                        .saturating_add((*start).into());
+                    (last, count.into())
+                }
+            };
+            let work = count.saturating_mul(sizes.busy[a.task]);
+            last_arrival = last_arrival.max(last);
+            busy = busy.saturating_add(work);
+            if last.saturating_add(work) > worst.0 {
+                worst = (last.saturating_add(work), i);
+            }
+        }
+        let end = last_arrival.saturating_add(busy);
+        if end <= MAX_INSTANT.into() {
+            return Ok(());
+        }
+        Err(self.at(
+            &decls[worst.1],
+            format!(
+                "without a horizon, a run could last until {} (arrivals until {}, then up to {} \
+                 of work and timeouts, each at its longest); the clock stops at 2^63 ns, about \
+                 292 years: set a horizon (horizon = \"1h\", say), or make the arrivals fewer \
+                 or the durations shorter",
+                time_words(end),
+                time_words(last_arrival),
+                time_words(busy)
+            ),
+        ))
+    }
+
     fn arrival_pattern(
         &self,
         a: &Spanned<ArrivalDecl>,
@@ -550,12 +716,7 @@ impl Checker<'_> {
         }
         let count = match &decl.count {
             None => None,
-            Some(c) => Some(u64::try_from(*c.get_ref()).map_err(|_| {
-                self.at(
-                    c,
-                    format!("expected count to be 0 or more, found {}", c.get_ref()),
-                )
-            })?),
+            Some(c) => Some(self.whole_in(c, "count", 0, u64::MAX.into())? as u64),
         };
         let start = decl.start.as_ref().map_or(0, |s| s.get_ref().0);
         let (gap, first_after_gap, span) = if let Some(every) = &decl.every {
@@ -576,6 +737,15 @@ impl Checker<'_> {
                 return Err(self.at(
                     rate,
                     format!("rate {r} is too high (at most {TICKS_PER_SECOND} per second)"),
+                ));
+            }
+            if mean > MAX_DURATION as f64 {
+                return Err(self.at(
+                    rate,
+                    format!(
+                        "rate {r} is too low (its mean gap would be longer than 2^62 ns, about \
+                         146 years)"
+                    ),
                 ));
             }
             (Duration::Exp { mean: mean as u64 }, true, rate.span())
@@ -603,20 +773,145 @@ impl Checker<'_> {
     }
 }
 
-/// The steps of task `id` with every `call` inlined, memoised in `flat` (the graph is acyclic).
-fn flatten(id: TaskId, resolved: &[Vec<Resolved>], flat: &mut [Option<Vec<Step>>]) -> Vec<Step> {
-    if let Some(steps) = &flat[id] {
-        return steps.clone();
-    }
-    let mut steps = Vec::new();
-    for step in &resolved[id] {
-        match step {
-            Resolved::Step(s) => steps.push(s.clone()),
-            Resolved::Call(callee) => steps.extend(flatten(*callee, resolved, flat)),
+/// Every task, each after every task it spawns, calls or has as a callback (the graph is
+/// acyclic), so that anything computed per task can be computed in one pass over this order.
+fn callees_first(edges: &[Vec<Edge>]) -> Vec<TaskId> {
+    let mut order = Vec::with_capacity(edges.len());
+    let mut done = vec![false; edges.len()];
+    for root in 0..edges.len() {
+        if done[root] {
+            continue;
+        }
+        // Iterative post-order: (task, index of its next edge).
+        let mut stack = vec![(root, 0)];
+        done[root] = true;
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            match edges[node].get(*next) {
+                Some(edge) => {
+                    *next += 1;
+                    if !done[edge.to] {
+                        done[edge.to] = true;
+                        stack.push((edge.to, 0));
+                    }
+                }
+                None => {
+                    order.push(node);
+                    stack.pop();
+                }
+            }
         }
     }
-    flat[id] = Some(steps.clone());
-    steps
+    order
+}
+
+/// The steps of every task with every `call` inlined, by task id.
+fn flatten(order: &[TaskId], resolved: &[Vec<Resolved>]) -> Vec<Vec<Step>> {
+    let mut flat: Vec<Vec<Step>> = vec![Vec::new(); resolved.len()];
+    for &id in order {
+        let mut steps = Vec::new();
+        for step in &resolved[id] {
+            match step {
+                Resolved::Step(s) => steps.push(s.clone()),
+                Resolved::Call(callee) => steps.extend_from_slice(&flat[*callee]),
+            }
+        }
+        flat[id] = steps;
+    }
+    flat
+}
+
+/// How big each task is once its calls are inlined and its children run, computed from the
+/// resolved steps without inlining or simulating anything (so a scenario that would blow up is
+/// refused before it can allocate). All sums saturate.
+struct Sizes {
+    /// Steps after inlining every call.
+    steps: Vec<u64>,
+    /// Task instances one instance leads to: itself, its children, theirs, and callbacks.
+    instances: Vec<u64>,
+    /// The most time one instance and everything it leads to can spend in work and timeouts,
+    /// each duration at its largest draw ([`Duration::max_draw`]).
+    busy: Vec<u128>,
+}
+
+impl Sizes {
+    fn new(order: &[TaskId], resolved: &[Vec<Resolved>]) -> Sizes {
+        let n = resolved.len();
+        let mut sizes = Sizes {
+            steps: vec![0; n],
+            instances: vec![0; n],
+            busy: vec![0; n],
+        };
+        for &id in order {
+            let (mut steps, mut instances, mut busy) = (0u64, 1u64, 0u128);
+            for step in &resolved[id] {
+                match step {
+                    Resolved::Call(callee) => {
+                        steps = steps.saturating_add(sizes.steps[*callee]);
+                        // The callee's steps run in this instance: everything but itself.
+                        instances = instances.saturating_add(sizes.instances[*callee] - 1);
+                        busy = busy.saturating_add(sizes.busy[*callee]);
+                    }
+                    Resolved::Step(step) => {
+                        steps = steps.saturating_add(1);
+                        match step {
+                            Step::Work(d) => busy = busy.saturating_add(d.max_draw().into()),
+                            Step::Wait { timeout, .. } => {
+                                let t = timeout.as_ref().map_or(0, Duration::max_draw);
+                                busy = busy.saturating_add(t.into());
+                            }
+                            Step::Spawn { task, count, then } => {
+                                let count = u64::from(*count);
+                                instances = instances
+                                    .saturating_add(count.saturating_mul(sizes.instances[*task]));
+                                busy = busy.saturating_add(
+                                    u128::from(count).saturating_mul(sizes.busy[*task]),
+                                );
+                                if let Some(then) = then {
+                                    instances = instances.saturating_add(sizes.instances[*then]);
+                                    busy = busy.saturating_add(sizes.busy[*then]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            sizes.steps[id] = steps;
+            sizes.instances[id] = instances;
+            sizes.busy[id] = busy;
+        }
+        sizes
+    }
+}
+
+/// A count that may have saturated, for messages.
+fn count_words(n: u64) -> String {
+    if n == u64::MAX {
+        format!("more than {}", u64::MAX - 1)
+    } else {
+        n.to_string()
+    }
+}
+
+/// A length of time that may be far beyond the clock, for messages: `36s`, `about 312 years`.
+fn time_words(ticks: u128) -> String {
+    const YEAR: f64 = 365.25 * 86_400.0 * TICKS_PER_SECOND as f64;
+    match Tick::try_from(ticks) {
+        Ok(t) if t < 86_400 * TICKS_PER_SECOND => super::format_ticks(t),
+        _ => {
+            let years = ticks as f64 / YEAR;
+            if years < 1e6 {
+                format!("about {years:.0} years")
+            } else {
+                format!("about {years:.1e} years")
+            }
+        }
+    }
+}
+
+/// Whether `[[name]]` is one of the format's arrays of tables.
+fn is_array_of_tables(name: &str) -> bool {
+    matches!(name, "queue" | "pool" | "task" | "arrival")
 }
 
 /// Which table a list of expected keys belongs to, for "unknown key" messages.
@@ -647,24 +942,62 @@ fn backticked(list: &str) -> Vec<String> {
 fn plain(what: &str) -> String {
     let what = what.trim();
     let inner = |prefix: &str| {
-        what.strip_prefix(prefix)
-            .map(|rest| rest.trim_matches('`').to_string())
+        what.strip_prefix(prefix).map(|rest| {
+            // serde writes big integers as "integer `18446744073709551616` as i128".
+            let rest = rest.split(" as ").next().unwrap_or(rest);
+            rest.trim_matches('`').to_string()
+        })
     };
+    let range = |min: i128, max: i128| format!("a whole number from {min} to {max}");
     match what {
-        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more".into(),
-        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "u8" => range(0, u8::MAX.into()),
+        "u16" => range(0, u16::MAX.into()),
+        "u32" => range(0, u32::MAX.into()),
+        "u64" | "usize" => range(0, u64::MAX.into()),
+        "i8" => range(i8::MIN.into(), i8::MAX.into()),
+        "i16" => range(i16::MIN.into(), i16::MAX.into()),
+        "i32" => range(i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => range(i64::MIN.into(), i64::MAX.into()),
         "f32" | "f64" => "a number".into(),
         "a sequence" | "sequence" => "an array".into(),
         "a map" | "map" => "a table".into(),
         "a boolean" => "true or false".into(),
         "a string" => "a string".into(),
-        _ if what.starts_with("struct ") || what.starts_with("enum ") => "a table".into(),
+        _ if what.starts_with("struct ") || what.starts_with("enum ") => {
+            table_word(what).to_string()
+        }
         _ => inner("integer ")
             .or_else(|| inner("floating point "))
             .or_else(|| inner("boolean "))
             .or_else(|| inner("string "))
             .unwrap_or_else(|| what.to_string()),
     }
+}
+
+/// The format's word for one of the file's tables, from serde's `struct TaskDecl ...`.
+fn table_word(serde_name: &str) -> &'static str {
+    let name = serde_name
+        .trim_start_matches("struct ")
+        .trim_start_matches("enum ");
+    let name = name.split_whitespace().next().unwrap_or(name);
+    match name {
+        "QueueDecl" => "a [[queue]] table",
+        "PoolDecl" => "a [[pool]] table",
+        "TaskDecl" => "a [[task]] table",
+        "ArrivalDecl" => "an [[arrival]] table",
+        "ScenarioFile" => "a scenario (a TOML document)",
+        _ => "a table",
+    }
+}
+
+/// The name in a `[name]` table header at the start of `text`, if it is one (not `[[name]]`).
+fn single_bracket_header(text: &str) -> Option<&str> {
+    let rest = text.trim_start().strip_prefix('[')?;
+    if rest.starts_with('[') {
+        return None;
+    }
+    let name = rest.split(']').next()?.trim();
+    Some(name)
 }
 
 /// Rewrites serde's and toml's messages into the format's words: keys rather than fields,
@@ -704,13 +1037,38 @@ fn humanize(message: &str, spanned_text: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some((found, expected)) = rest.rsplit_once(", expected ") {
-                return format!("expected {}, found {}", plain(expected), plain(found));
+                let (expected, found) = (plain(expected), plain(found));
+                // `[pool]` where `[[pool]]` was meant: say so.
+                if let Some(name) = single_bracket_header(spanned_text) {
+                    if expected == "an array" && found == "a table" && is_array_of_tables(name) {
+                        return format!(
+                            "expected an array of tables, found a table: write [[{name}]] \
+                             (two brackets) before each {name}"
+                        );
+                    }
+                }
+                return format!("expected {expected}, found {found}");
             }
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        // A table given as an array (`task = [[]]`): serde names the Rust struct.
+        if let Some((_, expected)) = rest.split_once(", expected ") {
+            return format!("expected {}, found an array", plain(expected));
         }
     }
     if message == "wanted string or table" {
         // toml's words for an enum given something other than a string.
-        return "expected a string".to_string();
+        return match spanned_text.trim() {
+            "" => "expected a string".to_string(),
+            found => format!("expected a string, found {found}"),
+        };
+    }
+    if message.contains("number overflowed") || message.contains("number too large") {
+        return format!(
+            "this whole number is too large (no whole number of a scenario is above {})",
+            u64::MAX
+        );
     }
     if message == "duplicate key" && !spanned_text.is_empty() {
         return format!("duplicate key \"{}\"", spanned_text.trim_matches('"'));
@@ -962,7 +1320,7 @@ every = {{ dist = "uniform", min = "1s", max = "2s" }}
         );
         assert_eq!(
             err(&format!("{base}every = 1\ncount = -1\n")),
-            "t.toml:9:9: expected count to be 0 or more, found -1"
+            "t.toml:9:9: expected count to be a whole number from 0 to 18446744073709551615, found -1"
         );
         assert_eq!(
             err(&base),
@@ -1002,7 +1360,7 @@ at = [0]
     fn rewrites_serde_messages() {
         assert_eq!(
             err("seed = -1\n"),
-            "t.toml:1:8: expected a whole number of 0 or more, found -1"
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615, found -1"
         );
         assert_eq!(
             err("[[pool]]\nworkers = \"2\"\n"),
@@ -1020,11 +1378,85 @@ at = [0]
             err("seed = 1\nseed = 2\n"),
             "t.toml:2:1: duplicate key \"seed\""
         );
-        assert_eq!(err("ties = 1\n"), "t.toml:1:8: expected a string");
+        assert_eq!(
+            err("ties = 1\n"),
+            "t.toml:1:8: expected \"canonical\" or \"random\", found 1"
+        );
         assert_eq!(
             err("[[task]]\nname = \"t\"\nstep = []\n"),
             "t.toml:3:1: unknown key \"step\" in a [[task]] (expected name, queue, priority, steps)"
         );
+        assert_eq!(
+            err("[[queue]]\nname = \"q\"\ndiscipline = nan\n"),
+            "t.toml:3:14: expected \"fifo\", \"lifo\" or \"priority\", found nan"
+        );
+        assert_eq!(
+            err("[pool]\nworkers = 1\n"),
+            "t.toml:1:1: expected an array of tables, found a table: write [[pool]] (two brackets) before each pool"
+        );
+        assert_eq!(
+            err("task = [[]]\n"),
+            "t.toml:1:9: expected a [[task]] table, found an array"
+        );
+        assert_eq!(
+            err("[[pool]]\nworkers = 1.5\n"),
+            "t.toml:2:11: expected a whole number, found 1.5"
+        );
+    }
+
+    #[test]
+    fn whole_numbers_out_of_range_say_the_range() {
+        let task = |line: &str| {
+            format!("{POOL}[[task]]\nname = \"t\"\n{line}\nsteps = [{{ work = 1 }}]\n")
+        };
+        assert_eq!(
+            err(&task("priority = 2147483648")),
+            "t.toml:5:12: expected priority to be a whole number from -2147483648 to 2147483647, found 2147483648"
+        );
+        assert_eq!(
+            ok(&task("priority = -2147483648")).tasks[0].priority,
+            i32::MIN
+        );
+        assert_eq!(
+            err(&format!("{POOL}[[task]]\nname = \"t\"\nsteps = [{{ spawn = \"t\", count = 18446744073709551616 }}]\n")),
+            "t.toml:5:33: expected count to be a whole number from 1 to 1000000, found 18446744073709551616"
+        );
+        assert_eq!(
+            err("seed = 18446744073709551616\n"),
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615, found 18446744073709551616"
+        );
+        assert_eq!(
+            err("[[pool]]\nworkers = 99999999999999999999999999999999999999999\n"),
+            "t.toml:2:11: this whole number is too large (no whole number of a scenario is above 18446744073709551615)"
+        );
+    }
+
+    #[test]
+    fn seeds_take_the_whole_unsigned_range() {
+        assert_eq!(
+            ok(&format!("seed = 18446744073709551615\n{POOL}")).seed,
+            u64::MAX
+        );
+        assert_eq!(
+            ok(&format!("seed = \"9848753966768412663\"\n{POOL}")).seed,
+            9848753966768412663
+        );
+        let s = parse("t.toml", POOL, &["seed=9848753966768412663".into()]).unwrap();
+        assert_eq!(s.seed, 9848753966768412663);
+        assert_eq!(
+            err("seed = \"0x10\"\n"),
+            "t.toml:1:8: expected seed to be a whole number from 0 to 18446744073709551615 (or a string of its digits), found \"0x10\""
+        );
+    }
+
+    #[test]
+    fn only_lines_that_set_wrote_are_blamed_on_it() {
+        let e = parse("t.toml", "", &[]).unwrap_err().to_string();
+        assert!(!e.contains("--set"), "{e}");
+        let e = parse("t.toml", "", &["seed=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(in a line written by --set)"), "{e}");
     }
 
     #[test]
@@ -1045,6 +1477,192 @@ at = [0]
         );
         let e = parse("t.toml", &text, &["pool.x.workers=0".into()]).unwrap_err();
         assert!(matches!(e, Error::Set { .. }));
+    }
+
+    /// Tasks `c0`..`c{links}`, each calling (or spawning, with `count`) the next twice.
+    fn chain(links: usize, step: &str) -> String {
+        let mut text = POOL.to_string();
+        for i in 0..links {
+            let next = format!("c{}", i + 1);
+            let s = step.replace("NEXT", &next);
+            text += &format!("[[task]]\nname = \"c{i}\"\nsteps = [{s}, {s}]\n");
+        }
+        text + &format!("[[task]]\nname = \"c{links}\"\nsteps = [{{ work = 1 }}]\n")
+    }
+
+    #[test]
+    fn inlined_calls_are_counted_before_they_are_inlined() {
+        let calls = |links| chain(links, "{ call = \"NEXT\" }");
+        assert_eq!(ok(&calls(18)).tasks[0].steps.len(), 1 << 18);
+        assert_eq!(
+            err(&calls(19)),
+            "t.toml:4:8: inlining every call would give 1048575 steps in all tasks together (524288 in task \"c0\"); at most 1000000 are allowed"
+        );
+        assert_eq!(
+            err(&calls(20)),
+            "t.toml:4:8: inlining the calls of task \"c0\" would give 1048576 steps; at most 1000000 are allowed"
+        );
+        // 2^100 steps: the count saturates rather than overflowing.
+        assert_eq!(
+            err(&calls(100)),
+            "t.toml:4:8: inlining the calls of task \"c0\" would give more than 18446744073709551614 steps; at most 1000000 are allowed"
+        );
+    }
+
+    #[test]
+    fn task_trees_are_counted_without_spawning_them() {
+        let tree = |inner: u32| {
+            format!(
+                "{POOL}[[task]]\nname = \"a\"\nsteps = [{{ spawn = \"b\", count = 1000000 }}]\n\
+                 [[task]]\nname = \"b\"\nsteps = [{{ spawn = \"c\", count = {inner} }}]\n\
+                 [[task]]\nname = \"c\"\nsteps = [{{ work = 1 }}]\n"
+            )
+        };
+        ok(&tree(8)); // 1 + 1000000 × 9 instances
+        assert_eq!(
+            err(&tree(9)),
+            "t.toml:4:8: one instance of task \"a\" leads to 10000001 task instances in all (itself, its children, theirs and their callbacks); at most 10000000 are allowed"
+        );
+        // 2^200 instances saturate.
+        let spawns = chain(200, "{ spawn = \"NEXT\" }");
+        assert!(err(&spawns).contains("leads to more than 18446744073709551614 task instances"));
+    }
+
+    #[test]
+    fn sizes_match_the_inlined_tasks() {
+        // An oracle: count over the inlined steps of the validated scenario.
+        fn instances(s: &Scenario, t: TaskId) -> u64 {
+            let mut n = 1;
+            for step in &s.tasks[t].steps {
+                if let Step::Spawn { task, count, then } = step {
+                    n += u64::from(*count) * instances(s, *task);
+                    n += then.map_or(0, |u| instances(s, u));
+                }
+            }
+            n
+        }
+        fn busy(s: &Scenario, t: TaskId) -> u128 {
+            let mut b = 0;
+            for step in &s.tasks[t].steps {
+                b += match step {
+                    Step::Work(d) => u128::from(d.max_draw()),
+                    Step::Wait { timeout, .. } => {
+                        timeout.as_ref().map_or(0, |d| d.max_draw().into())
+                    }
+                    Step::Spawn { task, count, then } => {
+                        u128::from(*count) * busy(s, *task) + then.map_or(0, |u| busy(s, u))
+                    }
+                };
+            }
+            b
+        }
+        let text = format!(
+            r#"{POOL}
+[[task]]
+name = "main"
+steps = [{{ call = "mid" }}, {{ spawn = "leaf", count = 3, then = "mid" }}, {{ call = "leaf" }}]
+[[task]]
+name = "mid"
+steps = [{{ spawn = "leaf", count = 2 }}, {{ wait = "children", timeout = "5s" }}, {{ call = "leaf" }}]
+[[task]]
+name = "leaf"
+steps = [{{ work = {{ dist = "uniform", min = "1s", max = "2s" }} }}, {{ spawn = "tip", count = 4 }}]
+[[task]]
+name = "tip"
+steps = [{{ work = {{ dist = "exp", mean = "1s" }} }}]
+"#
+        );
+        let scenario = ok(&text);
+        let decl: ScenarioFile = toml::from_str(&text).unwrap();
+        let checker = Checker {
+            file: "t.toml",
+            text: &text,
+        };
+        let names: Vec<String> = decl
+            .task
+            .iter()
+            .map(|t| t.get_ref().name.get_ref().clone())
+            .collect();
+        let task_id = |n: &Spanned<String>, _: &str| -> Result<TaskId> {
+            Ok(names.iter().position(|x| x == n.get_ref()).unwrap())
+        };
+        let (resolved, edges): (Vec<_>, Vec<_>) = decl
+            .task
+            .iter()
+            .map(|t| checker.steps(t.get_ref(), &task_id).unwrap())
+            .unzip();
+        let sizes = Sizes::new(&callees_first(&edges), &resolved);
+        for t in 0..scenario.tasks.len() {
+            assert_eq!(
+                sizes.steps[t],
+                scenario.tasks[t].steps.len() as u64,
+                "steps of {t}"
+            );
+            assert_eq!(
+                sizes.instances[t],
+                instances(&scenario, t),
+                "instances of {t}"
+            );
+            assert_eq!(sizes.busy[t], busy(&scenario, t), "busy of {t}");
+        }
+        assert!(sizes.instances[0] > 20, "the example is not trivial");
+    }
+
+    #[test]
+    fn all_pools_together_have_a_limited_number_of_workers() {
+        let pools = |n: usize| {
+            (0..n)
+                .map(|i| format!("[[pool]]\nname = \"p{i}\"\nworkers = 100000\n"))
+                .collect::<String>()
+        };
+        let workers: u32 = ok(&pools(10)).pools.iter().map(|p| p.workers).sum();
+        assert_eq!(workers, 1_000_000);
+        assert_eq!(
+            err(&pools(11)),
+            "t.toml:33:11: pool \"p10\" brings the workers of all pools to 1100000; at most 1000000 are allowed in all"
+        );
+    }
+
+    #[test]
+    fn instants_cannot_overflow_the_clock() {
+        let s = |rest: &str| {
+            format!("{POOL}[[task]]\nname = \"t\"\nsteps = [{{ work = \"876600h\" }}]\n{rest}")
+        };
+        // A hundred years of work, twice (about 200 years in all), fits; three times does not.
+        ok(&s("[[arrival]]\ntask = \"t\"\nat = [\"0s\", 0]\n"));
+        assert_eq!(
+            err(&s("[[arrival]]\ntask = \"t\"\nat = [\"0s\", 0]\n[[arrival]]\ntask = \"t\"\nat = [\"1h\"]\n")),
+            "t.toml:6:1: without a horizon, a run could last until about 300 years (arrivals until 1h00m, then up to about 300 years of work and timeouts, each at its longest); the clock stops at 2^63 ns, about 292 years: set a horizon (horizon = \"1h\", say), or make the arrivals fewer or the durations shorter"
+        );
+        // With a horizon the run stops there, whatever is scheduled after it.
+        let with_horizon = format!(
+            "horizon = \"1h\"\n{}",
+            s("[[arrival]]\ntask = \"t\"\nat = [0, 0, 0, 0]\n")
+        );
+        assert_eq!(ok(&with_horizon).horizon, Some(3600 * S));
+        // Streams count every gap at its largest draw: an exponential gap of 10 years can be
+        // 368 years.
+        assert!(err(&s(
+            "[[arrival]]\ntask = \"t\"\nevery = { dist = \"exp\", mean = \"87660h\" }\ncount = 2\n"
+        ))
+        .contains("a run could last until about 568 years (arrivals until about 368 years"));
+        // Single values stop at 2^62 ns, in every spelling.
+        let too_long = "is too long (at most 2^62 ns, about 146 years)";
+        assert_eq!(
+            err("horizon = \"4611686018427387905ns\"\n"),
+            format!("t.toml:1:11: duration \"4611686018427387905ns\" {too_long}")
+        );
+        ok(&format!("horizon = \"4611686018427387904ns\"\n{POOL}"));
+        assert_eq!(
+            err("horizon = 4611686019\n"),
+            format!("t.toml:1:11: duration 4611686019 {too_long}")
+        );
+        assert_eq!(
+            err("horizon = 4.7e9\n"),
+            format!("t.toml:1:11: duration 4700000000 {too_long}")
+        );
+        assert!(err(&s("[[arrival]]\ntask = \"t\"\nrate = 1e-10\ncount = 1\n"))
+            .ends_with("rate 0.0000000001 is too low (its mean gap would be longer than 2^62 ns, about 146 years)"));
     }
 
     #[test]

@@ -298,7 +298,7 @@ fn a_huge_spawn_count_is_a_located_error() {
         .assert()
         .code(2)
         .stderr(contains(
-            "huge.toml:5:33: a spawn has a count of at most 1000000",
+            "huge.toml:5:33: expected count to be a whole number from 1 to 1000000, found",
         ));
 }
 
