@@ -134,8 +134,9 @@ pub struct Exploration {
 }
 
 impl Exploration {
-    /// The verdict of the counting argument: deadlock-free, without visiting a state.
-    pub fn proved(proof: super::bound::Proof, elapsed: Duration) -> Exploration {
+    /// An exploration that has visited nothing yet, decided by `method`: `deadlock_free`
+    /// until it finds otherwise.
+    fn start(method: Method, switched_off: Vec<SwitchedOff>) -> Exploration {
         Exploration {
             verdict: Verdict::DeadlockFree,
             states: 0,
@@ -144,10 +145,18 @@ impl Exploration {
             horizon_states: 0,
             max_frontier: 0,
             depth: 0,
-            elapsed,
+            elapsed: Duration::ZERO,
             bytes_per_state: 0.0,
-            switched_off: Vec::new(),
-            method: Method::Counting(proof),
+            switched_off,
+            method,
+        }
+    }
+
+    /// The verdict of the counting argument: deadlock-free, without visiting a state.
+    pub fn proved(proof: super::bound::Proof, elapsed: Duration) -> Exploration {
+        Exploration {
+            elapsed,
+            ..Exploration::start(Method::Counting(proof), Vec::new())
         }
     }
 }
@@ -344,22 +353,13 @@ pub fn search(
     let started = Instant::now();
     let plan = Plan::new(&model, reductions);
     let mut hasher = StateHasher::new(&plan);
-    let mut stats = Exploration {
-        verdict: Verdict::DeadlockFree,
-        states: 0,
-        transitions: 0,
-        completed_states: 0,
-        horizon_states: 0,
-        max_frontier: 0,
-        depth: 0,
-        elapsed: Duration::ZERO,
-        bytes_per_state: 0.0,
-        switched_off: plan.switched_off.clone(),
-        method: match order {
+    let mut stats = Exploration::start(
+        match order {
             Order::Shortest => Method::BreadthFirst,
             Order::DeadlockFirst => Method::DepthFirst,
         },
-    };
+        plan.switched_off.clone(),
+    );
     let mut visited = Visited::default();
     // States are boxed: a `Simulation` is several hundred bytes, and the frontier, the spare
     // pool and the branching below move states around far more often than they create them.
