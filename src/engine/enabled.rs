@@ -219,6 +219,7 @@ impl<'m> Simulation<'m> {
 
     /// The first enabled choice: the canonical rule's next choice. Drops the stale timers at
     /// the top of the agenda on the way, so that they are not looked at again.
+    #[inline(always)]
     pub fn canonical_choice(&mut self) -> Option<Choice> {
         while let Some(e) = self.agenda.peek() {
             if e.time != self.now || self.is_live(&e.timer) {

@@ -297,20 +297,36 @@ pub fn run_to_end<C: Chooser, O: Observer>(
     limits: Limits,
 ) -> End {
     let mut options = Vec::new();
-    let mut live_at_last_look = 0;
+    // The limits are checked against two marks, so that a step that is far from every limit
+    // costs two comparisons: the memory is looked at every 65,536 choices, and whenever
+    // another 262,144 tasks are alive since the last look.
+    const EVERY_CHOICES: u64 = 1 << 16;
+    const EVERY_TASKS: u64 = 1 << 18;
+    let look = || -> Option<End> {
+        let m = limits.max_memory?;
+        let held = memory::in_use(0);
+        m.exceeded(held, 0).map(|_| End::MemoryLimit { held })
+    };
+    let watch = limits.max_memory.is_some();
+    let choices_mark = |choices: u64| match watch {
+        true => limits.max_events.min(choices + EVERY_CHOICES),
+        false => limits.max_events,
+    };
+    let tasks_mark = |live: u64| match watch {
+        true => limits.max_tasks.min(live + EVERY_TASKS),
+        false => limits.max_tasks,
+    };
+    let mut next_choices = choices_mark(sim.choices_made());
+    let mut next_tasks = tasks_mark(sim.live_tasks());
     loop {
-        if sim.choices_made() >= limits.max_events {
-            return End::EventLimit;
-        }
-        if let Some(m) = limits.max_memory {
-            if sim.choices_made() & 0xFFFF == 0 || sim.live_tasks() > live_at_last_look + (1 << 18)
-            {
-                live_at_last_look = sim.live_tasks();
-                let held = memory::in_use(0);
-                if m.exceeded(held, 0).is_some() {
-                    return End::MemoryLimit { held };
-                }
+        if sim.choices_made() >= next_choices {
+            if sim.choices_made() >= limits.max_events {
+                return End::EventLimit;
             }
+            if let Some(end) = look() {
+                return end;
+            }
+            next_choices = choices_mark(sim.choices_made());
         }
         let choice = if C::CANONICAL {
             sim.canonical_choice()
@@ -329,8 +345,14 @@ pub fn run_to_end<C: Chooser, O: Observer>(
         match choice {
             Some(choice) => {
                 sim.apply(choice, obs);
-                if sim.live_tasks() > limits.max_tasks {
-                    return End::TaskLimit;
+                if sim.live_tasks() > next_tasks {
+                    if sim.live_tasks() > limits.max_tasks {
+                        return End::TaskLimit;
+                    }
+                    if let Some(end) = look() {
+                        return end;
+                    }
+                    next_tasks = tasks_mark(sim.live_tasks());
                 }
                 if sim.is_deadlocked() {
                     return End::Deadlock;
