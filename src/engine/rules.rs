@@ -3,8 +3,8 @@
 //! [`Simulation::apply`] performs one enabled choice: a timer fires (an arrival is queued, a
 //! `work` step ends, a wait times out), an idle worker takes a task, or a task just taken runs
 //! its instantaneous steps until it blocks or ends. What each step kind does when a task
-//! reaches it is in [`Simulation::proceed`]; the rules change workers only through
-//! [`Simulation::set_activity`], so that pools count their workers right.
+//! reaches it is in `Simulation::proceed`; the rules change workers only through
+//! `Simulation::set_activity`, so that pools count their workers right.
 
 use crate::scenario::{ArrivalPattern, OnTimeout, Step, TaskId};
 

@@ -12,7 +12,7 @@
 //! A [`Worker`] is a record, not a bare task id: what it is doing ([`Activity`]), and room
 //! for what comes next (memory held, tasks run, restarting). A pool's counters
 //! ([`PoolCounters`]: idle workers, and workers held by waiting tasks) are changed only by
-//! [`Simulation::set_activity`], from the worker's old and new activity, so that they cannot
+//! `Simulation::set_activity`, from the worker's old and new activity, so that they cannot
 //! drift from the workers they count.
 
 use crate::rng::SimRng;
@@ -133,7 +133,7 @@ pub enum Activity {
 
 /// One worker: a thread or process of a pool that takes one task at a time.
 ///
-/// Only [`Simulation::set_activity`] changes it, so that its pool's counters follow.
+/// Only `Simulation::set_activity` changes it, so that its pool's counters follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Worker {
     /// What it is doing.
@@ -162,7 +162,7 @@ impl Worker {
 
 /// How many workers of one pool are idle, and how many are held by waiting tasks.
 ///
-/// Kept by [`Simulation::set_activity`] from the workers' activities: the run loop reads them
+/// Kept by `Simulation::set_activity` from the workers' activities: the run loop reads them
 /// at every step (can this pool take a task? is every worker held by an untimed wait?) without
 /// walking the workers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -21,7 +21,7 @@
 //! 17 bytes per slot of the visited set (a 16-byte fingerprint and a control byte: 20 to 39
 //! bytes per visited state as the table fills from half to seven eighths), plus the frontier of
 //! full states, each with the parts of its fingerprint that its successors' fingerprints reuse
-//! ([`canon::Parts`]). Paths are kept only for states in the frontier, as a shared tree of
+//! ([`Parts`]). Paths are kept only for states in the frontier, as a shared tree of
 //! parent links (`PathTree`) whose nodes are reused as the frontier moves on. Under any timing,
 //! a successor whose fingerprint can be told before it is built ([`Canon::predict`]) and was
 //! seen before is not built at all.

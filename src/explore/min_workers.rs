@@ -1,7 +1,8 @@
 //! The smallest worker count of a pool that exhaustive search proves deadlock-free.
 //!
 //! # Summary
-//! Tries 1, 2, … workers in one pool, running [`explore`] for each, and stops at the first
+//! Tries 1, 2, … workers in one pool, deciding each as `qsim explore` does ([`decide`]: the
+//! counting argument, then the search), and stops at the first
 //! count proved `deadlock_free`, or at an interruption (Ctrl-C), or after the last count
 //! allowed. With P parents that each spawn at least one child and wait for it without a
 //! timeout, in a single pool of W workers, some timing deadlocks if and only if P ≥ W, so on

@@ -204,7 +204,7 @@ impl Observer for Changes {
 
 impl Canon {
     /// The canonical fingerprint of `sim`, computed from scratch, with its parts written to
-    /// `out`. Same value as [`Canon::fingerprint`]; `sim`'s model must be [`supports`]ed.
+    /// `out`. Same value as [`Canon::fingerprint`]; `sim`'s model must have incremental fingerprints on in its [`Plan`](crate::explore::Plan).
     pub fn rebuild(&mut self, sim: &Simulation<'_>, out: &mut Parts) -> Fingerprint {
         let workers = sim.workers();
         let roots = workers.len();
