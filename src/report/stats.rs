@@ -72,6 +72,12 @@ pub struct Stats {
     pub pools: Vec<PoolStats>,
     /// Largest number of tasks queued at once, per queue in scenario order.
     pub max_queue: Vec<u64>,
+    /// The time integral of each queue's length, in task-ticks (its mean length is this over
+    /// the time observed).
+    pub queue_area: Vec<u128>,
+    /// Observations start at this instant: tasks queued before it are not counted, and worker
+    /// and queue time before it is not integrated (transient removal, `qsim sweep --warmup`).
+    pub warmup: Tick,
 }
 
 impl Stats {
@@ -81,11 +87,24 @@ impl Stats {
             tasks: scenario.tasks.iter().map(|_| TaskStats::new()).collect(),
             pools: vec![PoolStats::default(); scenario.pools.len()],
             max_queue: vec![0; scenario.queues.len()],
+            queue_area: vec![0; scenario.queues.len()],
+            warmup: 0,
+        }
+    }
+
+    /// Empty statistics that observe only from instant `warmup` on.
+    pub fn after_warmup(scenario: &Scenario, warmup: Tick) -> Stats {
+        Stats {
+            warmup,
+            ..Stats::new(scenario)
         }
     }
 
     /// Counts a new instance and notes its queue's length.
     fn created(&mut self, sim: &Simulation<'_>, task: u32) {
+        if sim.now() < self.warmup {
+            return;
+        }
         let inst = sim.instance(task);
         self.tasks[inst.task].arrived += 1;
         let q = sim.scenario().tasks[inst.task].queue;
@@ -107,6 +126,9 @@ impl Observer for Stats {
             | Event::CallbackQueued { task } => self.created(sim, task),
             Event::Finished { task, result } => {
                 let inst = sim.instance(task);
+                if inst.enqueued_at < self.warmup {
+                    return;
+                }
                 let t = &mut self.tasks[inst.task];
                 match result {
                     TaskResult::Completed => t.completed += 1,
@@ -128,7 +150,7 @@ impl Observer for Stats {
     }
 
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
-        let dt = u128::from(to.saturating_sub(from));
+        let dt = u128::from(to.saturating_sub(from.max(self.warmup)));
         if dt == 0 {
             return;
         }
@@ -137,6 +159,9 @@ impl Observer for Stats {
             pool.busy += u128::from(held - waiting) * dt;
             pool.blocked += u128::from(waiting) * dt;
             pool.idle += u128::from(idle) * dt;
+        }
+        for (q, area) in self.queue_area.iter_mut().enumerate() {
+            *area += sim.queue(q).len() as u128 * dt;
         }
     }
 }
@@ -172,6 +197,30 @@ mod tests {
         assert_eq!(stats.tasks[1].min_latency, 4 * TICKS_PER_SECOND);
         assert_eq!(stats.tasks[1].max_latency, 36 * TICKS_PER_SECOND);
         assert_eq!(stats.max_queue, [20]);
+        // The time integral of the queue's length is the time every task spent queued.
+        struct Queued(u128);
+        impl Observer for Queued {
+            fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+                if let Event::Taken { task, .. } = *event {
+                    self.0 += u128::from(sim.now() - sim.instance(task).enqueued_at);
+                }
+            }
+        }
+        let mut queued = Queued(0);
+        simulate(&model, &mut queued, Limits::default());
+        assert!(queued.0 > 0);
+        assert_eq!(stats.queue_area, [queued.0]);
+    }
+
+    #[test]
+    fn a_warmup_drops_what_came_before_it() {
+        let model = Model::new(fanout(4));
+        let mut stats = Stats::after_warmup(&model.scenario, 10 * TICKS_PER_SECOND);
+        let (_, sim) = simulate(&model, &mut stats, Limits::default());
+        // Everything was queued at 0s: no task counts, and only worker time after 10s does.
+        assert!(stats.tasks.iter().all(|t| t.arrived == 0 && t.completed == 0));
+        let after = 4 * u128::from(sim.now() - 10 * TICKS_PER_SECOND);
+        assert_eq!(stats.pools[0].total(), after);
     }
 
     #[test]
