@@ -12,6 +12,7 @@
 pub mod explore;
 pub mod replay;
 pub mod run;
+pub mod sweep;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -102,6 +103,17 @@ pub enum Command {
     /// Prints each step as a sentence, then the same report as `qsim run`; ends in the
     /// schedule's deadlock (exit 1). --format json, --trace and --dot as in `qsim run`.
     Replay(replay::ReplayArgs),
+
+    /// Run a scenario over a grid of settings: the deadlock probability, throughput,
+    /// latencies, utilisation and queue lengths at every point, or (--explore) each point's
+    /// verdict under every timing.
+    ///
+    /// `--vary PATH=VALUES` (repeatable) names what to vary, as --set names it, and its values:
+    /// a range 1..16, a stepped range 1..64:4, or a list 0.5,1,2. Every point of the cross
+    /// product runs --runs times, in parallel, with the same results on any number of threads;
+    /// any run can be reproduced alone with `qsim run --set ...` (the output says how). Exit 1
+    /// when some point deadlocked, 3 when some exhaustive point was inconclusive, else 0.
+    Sweep(sweep::SweepArgs),
 }
 
 /// How a command ended, as the shell will see it.
@@ -185,6 +197,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Run(args) => run::run(&args),
         Command::Explore(args) => explore::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     };
     match result {
         Ok(status) => status,

@@ -230,6 +230,7 @@ pub mod output;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use scenario::Scenario;

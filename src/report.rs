@@ -21,6 +21,7 @@
 //! Everything is in scenario order (the order the file declares task types, pools and queues),
 //! never in hash order, so the same run gives the same bytes.
 
+pub mod csv;
 pub mod deadlock;
 pub mod dot;
 pub mod exploration;

@@ -218,7 +218,10 @@ mod tests {
         let mut stats = Stats::after_warmup(&model.scenario, 10 * TICKS_PER_SECOND);
         let (_, sim) = simulate(&model, &mut stats, Limits::default());
         // Everything was queued at 0s: no task counts, and only worker time after 10s does.
-        assert!(stats.tasks.iter().all(|t| t.arrived == 0 && t.completed == 0));
+        assert!(stats
+            .tasks
+            .iter()
+            .all(|t| t.arrived == 0 && t.completed == 0));
         let after = 4 * u128::from(sim.now() - 10 * TICKS_PER_SECOND);
         assert_eq!(stats.pools[0].total(), after);
     }

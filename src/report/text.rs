@@ -21,6 +21,7 @@
 mod deadlock;
 mod explore;
 mod story;
+mod sweep;
 
 use std::fmt::Write as _;
 
@@ -31,6 +32,7 @@ use super::Report;
 pub use deadlock::{cycle, explain, label};
 pub use explore::{exploration, min_workers, monte_carlo};
 pub use story::{numbered, replay, sentence, sentences};
+pub use sweep::sweep;
 
 /// The whole report as text, ending with a newline.
 pub fn render(report: &Report) -> String {

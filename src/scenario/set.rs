@@ -10,15 +10,16 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 use crate::error::{Error, Result};
 
 /// What a path looks like, for error messages.
-const EXPECTED_PATH: &str =
-    "expected KEY, pool.NAME.KEY, queue.NAME.KEY, task.NAME.KEY or arrival.INDEX.KEY";
+const EXPECTED_PATH: &str = "expected KEY, pool.NAME.KEY, queue.NAME.KEY, task.NAME.KEY, \
+     task.NAME.steps.INDEX.KEY or arrival.INDEX.KEY";
 
 /// Applies every `PATH=VALUE` of `sets`, in order, to the TOML document `doc_text`, and returns
 /// the edited document.
 ///
 /// PATH is a top-level key (`seed`, `horizon`, `ties`...), `pool.NAME.KEY`, `queue.NAME.KEY`,
 /// `task.NAME.KEY` (an entry picked by its `name`; a pool without a name is `default`) or
-/// `arrival.INDEX.KEY` (counting from 0). VALUE is read as a TOML value (`4`, `2.5`, `"x"`,
+/// `arrival.INDEX.KEY` (counting from 0), or one key of one step, `task.NAME.steps.INDEX.KEY`
+/// (`task.main_task.steps.0.count=8`, steps counted from 0). VALUE is read as a TOML value (`4`, `2.5`, `"x"`,
 /// `["a", "b"]`, `{ dist = "exp", mean = "2s" }`), and failing that taken as a string, so that
 /// `horizon=2h` works. The key need not exist yet.
 ///
@@ -90,6 +91,28 @@ fn apply_one(doc: &mut DocumentMut, arg: &str) -> Result<(), String> {
                 EntryMut::Table(table) => set_key(table, key, value),
                 EntryMut::Inline(table) => set_inline_key(table, key, value),
             }
+            Ok(())
+        }
+        ["task", selector, "steps", index, key] => {
+            let steps = match entry(root, "task", selector)? {
+                EntryMut::Table(table) => table.get_mut("steps").and_then(Item::as_array_mut),
+                EntryMut::Inline(table) => table.get_mut("steps").and_then(Value::as_array_mut),
+            }
+            .ok_or_else(|| format!("task \"{selector}\" has no steps array to edit"))?;
+            let n = steps.len();
+            let step = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| steps.get_mut(i))
+                .ok_or_else(|| {
+                    format!(
+                        "task \"{selector}\" has {n} steps (0 to {}), found step \"{index}\"",
+                        n.saturating_sub(1)
+                    )
+                })?
+                .as_inline_table_mut()
+                .ok_or_else(|| format!("step {index} of task \"{selector}\" is not a table"))?;
+            set_inline_key(step, key, value);
             Ok(())
         }
         [section, ..] if is_section(section) => Err(format!(
@@ -274,6 +297,22 @@ count = 3
         assert_eq!(v["task"][0]["priority"].as_integer(), Some(3));
         assert_eq!(v["arrival"][1]["every"]["dist"].as_str(), Some("exp"));
         assert_eq!(v["arrival"][0]["at"][1].as_str(), Some("2s"));
+    }
+
+    #[test]
+    fn sets_one_key_of_one_step() {
+        let out = set(&["task.main.steps.0.work=\"3s\"", "task.main.steps.0.note=1"]).unwrap();
+        let v: toml::Table = toml::from_str(&out).unwrap();
+        assert_eq!(v["task"][0]["steps"][0]["work"].as_str(), Some("3s"));
+        assert_eq!(v["task"][0]["steps"][0]["note"].as_integer(), Some(1));
+        assert_eq!(
+            set_err("task.main.steps.1.work=1"),
+            "task \"main\" has 1 steps (0 to 0), found step \"1\""
+        );
+        assert_eq!(
+            set_err("task.nope.steps.0.work=1"),
+            set_err("task.nope.priority=1")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod explore;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 
