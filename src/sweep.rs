@@ -51,6 +51,9 @@ pub struct Vary {
     pub values: Vec<String>,
 }
 
+/// The settings of one point: each varied path with its value, in the order of the sweep.
+pub type Settings = Vec<(String, String)>;
+
 /// The most points a sweep may have.
 pub const MAX_POINTS: usize = 100_000;
 
@@ -135,7 +138,7 @@ fn split_top_level(values: &str) -> Vec<String> {
 
 /// Every point of the cross product of `vary`, the first path varying slowest: each point is
 /// its `PATH=VALUE` settings, in the order of `vary`.
-pub fn points(vary: &[Vary]) -> Result<Vec<Vec<(String, String)>>> {
+pub fn points(vary: &[Vary]) -> Result<Vec<Settings>> {
     let total = vary
         .iter()
         .try_fold(1usize, |n, v| n.checked_mul(v.values.len()))
@@ -186,7 +189,7 @@ pub struct Sweep {
     /// The paths varied, in order.
     pub paths: Vec<String>,
     /// Every point's validated scenario, with its settings.
-    pub points: Vec<(Vec<(String, String)>, Scenario)>,
+    pub points: Vec<(Settings, Scenario)>,
 }
 
 impl Sweep {
@@ -258,7 +261,7 @@ pub struct Boundary {
     /// The varied worker count (`pool.NAME.workers`).
     pub path: String,
     /// Each shape (the other varied values, in sweep order) with its answer.
-    pub shapes: Vec<(Vec<(String, String)>, Safe)>,
+    pub shapes: Vec<(Settings, Safe)>,
 }
 
 /// The smallest safe worker count of one shape.
@@ -283,7 +286,7 @@ pub fn boundary(s: &Sweep, results: &[PointResult]) -> Option<Boundary> {
     if counts.next().is_some() {
         return None;
     }
-    let mut shapes: Vec<(Vec<(String, String)>, Vec<(i64, String, &Exploration)>)> = Vec::new();
+    let mut shapes: Vec<(Settings, Vec<(i64, String, &Exploration)>)> = Vec::new();
     for r in results {
         let Outcome::Explored(e) = &r.outcome else {
             return None;
@@ -336,7 +339,7 @@ pub fn describe(point: &[(String, String)]) -> String {
 #[derive(Clone, Debug)]
 pub struct PointResult {
     /// Each varied path with its value at this point.
-    pub values: Vec<(String, String)>,
+    pub values: Settings,
     /// The point's index in the sweep (its runs' seeds derive from it).
     pub index: u64,
     /// The runs' statistics, or the exhaustive verdict.
