@@ -286,7 +286,9 @@ pub fn boundary(s: &Sweep, results: &[PointResult]) -> Option<Boundary> {
     if counts.next().is_some() {
         return None;
     }
-    let mut shapes: Vec<(Settings, Vec<(i64, String, &Exploration)>)> = Vec::new();
+    // Each shape with the counts tried: (count as a number, as written, its exploration).
+    type Tried<'a> = Vec<(i64, String, &'a Exploration)>;
+    let mut shapes: Vec<(Settings, Tried<'_>)> = Vec::new();
     for r in results {
         let Outcome::Explored(e) = &r.outcome else {
             return None;
