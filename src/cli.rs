@@ -10,6 +10,7 @@
 //! subcommand reads, prints and writes the same way.
 
 pub mod explore;
+pub mod plan;
 pub mod replay;
 pub mod run;
 pub mod sweep;
@@ -114,6 +115,16 @@ pub enum Command {
     /// any run can be reproduced alone with `qsim run --set ...` (the output says how). Exit 1
     /// when some point deadlocked, 3 when some exhaustive point was inconclusive, else 0.
     Sweep(sweep::SweepArgs),
+
+    /// Find the smallest worker count of a pool that meets every objective (p99 latency,
+    /// deadlock share, utilisation), by galloping then bisection over worker counts, each
+    /// estimated from --runs runs; with --prove, decide the answer's deadlock freedom
+    /// exhaustively too.
+    ///
+    /// Prints the answer, each objective at the answer with its 95% interval and margin, and
+    /// every count tried. Exit 0 met, 1 not met within --up-to (with the reason), 2 bad input,
+    /// 3 uncertain (--prove found a deadlock or ran out of budget, or runs hit a limit).
+    Plan(plan::PlanArgs),
 }
 
 /// How a command ended, as the shell will see it.
@@ -198,6 +209,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Explore(args) => explore::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Plan(args) => plan::run(&args),
     };
     match result {
         Ok(status) => status,

@@ -227,6 +227,7 @@ pub mod error;
 pub mod explore;
 pub mod memory;
 pub mod output;
+pub mod plan;
 pub mod report;
 pub mod rng;
 pub mod scenario;

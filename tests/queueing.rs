@@ -87,3 +87,140 @@ fn mm1_mean_wait_matches_erlang_c() {
 fn mmc_mean_wait_matches_erlang_c() {
     check(4, 3.0);
 }
+
+/// Issue 15: `qsim plan` on M/M/c gives the count an Erlang C calculator gives. The objective
+/// is the mean time in the system, `Wq + 1/μ`; at λ = 3.2 and μ = 1 the smallest c with
+/// `E[T] <= 1.25 s` is found from the formula, and the plan (galloping, bisection, 40 runs of
+/// 5,000 arrivals per count) must land on the same count.
+#[test]
+fn plan_on_mmc_gives_the_erlang_c_count() {
+    let (rate, limit) = (3.2, 1.25);
+    let by_formula = (4..20)
+        .find(|&c| erlang_c(c, rate) / (c as f64 - rate) + 1.0 <= limit)
+        .expect("some count meets it");
+    // The neighbours are far enough from the limit for 200,000 samples to tell them apart.
+    let t = |c: u32| erlang_c(c, rate) / (c as f64 - rate) + 1.0;
+    assert!(t(by_formula - 1) > limit * 1.02 && t(by_formula) < limit * 0.98);
+    let toml = format!(
+        r#"
+        seed = 8
+        [[pool]]
+        workers = 1
+        [[task]]
+        name = "job"
+        steps = [{{ work = {{ dist = "exp", mean = "1s" }} }}]
+        [[arrival]]
+        task = "job"
+        rate = {rate}
+        count = 5000
+        "#
+    );
+    let slo = qsim::plan::Slo::parse(&format!("mean(job)<={limit}s")).unwrap();
+    let settings = qsim::plan::Settings {
+        runs: 40,
+        horizon: None,
+        warmup: 0,
+        up_to: 64,
+        prove: None,
+        limits: Limits::default(),
+    };
+    let plan = qsim::plan::plan("mmc.toml", &toml, &[], "default", &[slo], &settings).unwrap();
+    assert_eq!(
+        plan.answer,
+        Some(by_formula),
+        "{:?}",
+        plan.tried.iter().map(|t| t.workers).collect::<Vec<_>>()
+    );
+}
+
+/// Issue 15: Little's law, L = λW, at every point of a sweep of an open scenario: the mean
+/// number of tasks in the system (queued, plus workers busy) equals the throughput times the
+/// mean time in the system, within 3%.
+#[test]
+fn littles_law_holds_at_every_point_of_a_sweep() {
+    let toml = r#"
+        seed = 21
+        [[pool]]
+        workers = 3
+        [[task]]
+        name = "job"
+        steps = [{ work = { dist = "uniform", min = "0.2s", max = "1.8s" } }]
+        [[arrival]]
+        task = "job"
+        rate = 2
+        count = 20000
+        "#;
+    let vary = [
+        qsim::sweep::Vary::parse("pool.default.workers=3..5").unwrap(),
+        qsim::sweep::Vary::parse("arrival.0.rate=1.5,2.5").unwrap(),
+    ];
+    let sweep = qsim::sweep::Sweep::new("open.toml", toml, &[], &vary).unwrap();
+    let mode = qsim::sweep::Mode::Runs {
+        runs: 4,
+        horizon: None,
+        warmup: 0,
+        limits: Limits::default(),
+    };
+    for point in sweep.run(&mode, &|_| {}) {
+        let qsim::sweep::Outcome::Runs(x) = point.outcome else {
+            panic!("a Monte Carlo point");
+        };
+        let workers: f64 = point.values[0].1.parse().unwrap();
+        let busy = x.utilisation[0].1.unwrap().busy;
+        let in_system = x.queues[0].1.mean + busy * workers;
+        let lambda = x.throughput.unwrap().value;
+        let w = x.latency[0].1.as_ref().unwrap().mean.value;
+        let error = (in_system - lambda * w).abs() / in_system;
+        assert!(
+            error < 0.03,
+            "{:?}: L = {in_system:.4}, λW = {:.4} ({:.2}% off)",
+            point.values,
+            lambda * w,
+            error * 100.0
+        );
+    }
+}
+
+/// Issue 15: a sweep of M/M/c over servers and load reproduces the Erlang C curve of the mean
+/// time in the system (`Wq + 1/μ`): the formula lies inside each point's 95% interval.
+#[test]
+fn a_sweep_of_mmc_follows_the_erlang_c_curves() {
+    let toml = r#"
+        seed = 2
+        [[pool]]
+        workers = 4
+        [[task]]
+        name = "job"
+        steps = [{ work = { dist = "exp", mean = "1s" } }]
+        [[arrival]]
+        task = "job"
+        rate = 3
+        count = 20000
+        "#;
+    let vary = [
+        qsim::sweep::Vary::parse("pool.default.workers=4..6").unwrap(),
+        qsim::sweep::Vary::parse("arrival.0.rate=2,3").unwrap(),
+    ];
+    let sweep = qsim::sweep::Sweep::new("mmc.toml", toml, &[], &vary).unwrap();
+    let mode = qsim::sweep::Mode::Runs {
+        runs: 16,
+        horizon: None,
+        warmup: 100 * qsim::scenario::TICKS_PER_SECOND,
+        limits: Limits::default(),
+    };
+    for point in sweep.run(&mode, &|_| {}) {
+        let qsim::sweep::Outcome::Runs(x) = point.outcome else {
+            panic!("a Monte Carlo point");
+        };
+        let c: u32 = point.values[0].1.parse().unwrap();
+        let rate: f64 = point.values[1].1.parse().unwrap();
+        let expected = erlang_c(c, rate) / (c as f64 - rate) + 1.0;
+        let mean = x.latency[0].1.as_ref().unwrap().mean;
+        assert!(
+            mean.low <= expected && expected <= mean.high,
+            "M/M/{c} at λ={rate}: Erlang C {expected:.4}s outside [{:.4}, {:.4}]",
+            mean.low,
+            mean.high
+        );
+    }
+}

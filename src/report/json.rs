@@ -28,6 +28,7 @@
 //! [`min_workers`]), with the same `deadlock` object.
 
 mod explore;
+mod plan;
 mod sweep;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -37,6 +38,7 @@ use crate::scenario::ticks_to_secs;
 use super::{text, DeadlockReport, Report};
 
 pub use explore::{exploration, min_workers, monte_carlo};
+pub use plan::plan;
 pub use sweep::sweep;
 
 /// The JSON view of a [`Report`], for embedding in a larger document with serde.

@@ -20,6 +20,7 @@
 
 mod deadlock;
 mod explore;
+mod plan;
 mod story;
 mod sweep;
 
@@ -31,6 +32,7 @@ use super::Report;
 
 pub use deadlock::{cycle, explain, label};
 pub use explore::{exploration, min_workers, monte_carlo};
+pub use plan::plan;
 pub use story::{numbered, replay, sentence, sentences};
 pub use sweep::sweep;
 
