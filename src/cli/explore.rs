@@ -21,9 +21,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
 use qsim::explore::random::monte_carlo;
+use qsim::explore::random::MAX_RUNS;
 use qsim::explore::{self, Budget, Order, Reductions, Timing, Verdict};
 use qsim::memory::MemoryLimit;
 use qsim::report::{self, ExplorationReport};
+use qsim::scenario::validate::MAX_WORKERS;
 use qsim::scenario::{duration::parse_duration, Scenario, Tick};
 use qsim::Error;
 
@@ -68,8 +70,9 @@ pub struct ExploreArgs {
     #[arg(long, value_enum, default_value_t = TimingArg::Any)]
     pub timing: TimingArg,
 
-    /// Give up (verdict inconclusive, exit 3) after visiting N distinct states.
-    #[arg(long, value_name = "N", default_value_t = Budget::default().max_states)]
+    /// Give up (verdict inconclusive, exit 3) after visiting N distinct states (at least 1).
+    #[arg(long, value_name = "N", default_value_t = Budget::default().max_states,
+          value_parser = at_least(1))]
     pub max_states: u64,
 
     /// Give up (inconclusive) after this much wall-clock time, e.g. 30s or 5m.
@@ -101,12 +104,13 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "POOL")]
     pub min_workers: Option<String>,
 
-    /// With --min-workers: try worker counts 1..=N.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    /// With --min-workers: try worker counts 1..=N (N from 1 to 100000, the most workers a pool
+    /// may have).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = whole_from(1, MAX_WORKERS))]
     pub up_to: u32,
 
-    /// Random mode: number of runs [default: 10000].
-    #[arg(long, value_name = "N")]
+    /// Random mode: number of runs, from 1 to 1000000000 [default: 10000].
+    #[arg(long, value_name = "N", value_parser = whole_from(1, MAX_RUNS))]
     pub runs: Option<u64>,
 
     /// Random mode: base seed of the runs (default: the scenario's seed).
@@ -146,6 +150,42 @@ pub(super) fn max_memory_help(stop: &str) -> String {
          of being killed.\n\n\
          [default: half the memory available when qsim starts: {default}]"
     )
+}
+
+/// A parser of whole numbers from `min` to `max`, whose error says the range: clap then prints
+/// `invalid value '0' for '--runs <N>': expected a whole number from 1 to 1000000000` and exits
+/// 2 (issue 14: `--runs 18446744073709551615` used to panic).
+pub(super) fn whole_from<T>(
+    min: T,
+    max: T,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    whole_number(min, max, format!("from {min} to {max}"))
+}
+
+/// A parser of whole numbers of at least `min` (and at most `u64::MAX`).
+pub(super) fn at_least(
+    min: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    whole_number(min, u64::MAX, format!("of at least {min}"))
+}
+
+fn whole_number<T>(
+    min: T,
+    max: T,
+    range: String,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + Copy + Send + Sync + 'static,
+{
+    move |text| {
+        text.parse::<T>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("expected a whole number {range}"))
+    }
 }
 
 fn parse_wall_time(text: &str) -> Result<Duration, String> {

@@ -356,3 +356,64 @@ fn a_flag_of_the_other_mode_is_an_error_not_ignored() {
         "--min-workers proves deadlock freedom with exhaustive search",
     ));
 }
+
+#[test]
+fn issue_14_counts_out_of_range_are_usage_errors_not_panics() {
+    let t = CliTest::with_fanout();
+    let refused = |args: &[&str], expected: &str| {
+        let mut all = vec!["explore", "fanout.toml"];
+        all.extend(args);
+        t.qsim(&all)
+            .assert()
+            .code(2)
+            .stderr(contains(expected))
+            .stderr(contains("panicked").not());
+    };
+    refused(
+        &["--mode", "random", "--runs", "18446744073709551615"],
+        "invalid value '18446744073709551615' for '--runs <N>': expected a whole number from 1 to 1000000000",
+    );
+    refused(
+        &["--mode", "random", "--runs", "0"],
+        "invalid value '0' for '--runs <N>': expected a whole number from 1 to 1000000000",
+    );
+    refused(
+        &["--min-workers", "default", "--up-to", "0"],
+        "invalid value '0' for '--up-to <N>': expected a whole number from 1 to 100000",
+    );
+    refused(
+        &["--max-states", "0"],
+        "invalid value '0' for '--max-states <N>': expected a whole number of at least 1",
+    );
+    // The largest counts allowed are taken.
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--max-states",
+        "18446744073709551615",
+        "-q",
+    ])
+    .assert()
+    .code(1);
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--min-workers",
+        "default",
+        "--up-to",
+        "100000",
+    ])
+    .assert()
+    .code(0);
+}
+
+#[test]
+fn issue_14_the_limits_of_counts_are_in_the_help() {
+    let t = CliTest::empty();
+    t.qsim(&["explore", "--help"])
+        .assert()
+        .code(0)
+        .stdout(contains("number of runs, from 1 to 1000000000"))
+        .stdout(contains("(N from 1 to 100000"))
+        .stdout(contains("distinct states (at least 1)"));
+}
