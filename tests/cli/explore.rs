@@ -417,3 +417,190 @@ fn issue_14_the_limits_of_counts_are_in_the_help() {
         .stdout(contains("(N from 1 to 100000"))
         .stdout(contains("distinct states (at least 1)"));
 }
+
+/// A scenario with an endless stream and a horizon: random mode by default.
+const ENDLESS: &str = r#"
+horizon = "1m"
+[[pool]]
+workers = 1
+[[task]]
+name = "job"
+steps = [{ work = "1s" }]
+[[arrival]]
+task = "job"
+every = "2s"
+"#;
+
+#[test]
+fn issue_14_every_flag_of_the_other_mode_is_an_error() {
+    let t = CliTest::with_fanout();
+    t.write("endless.toml", ENDLESS);
+    let refused = |args: &[&str], expected: &str| {
+        t.qsim(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("error: {expected}\n"));
+    };
+    let random = ["explore", "fanout.toml", "--mode", "random"];
+    for (flag, value, hint) in [
+        (
+            "--timing",
+            Some("any"),
+            " (random runs use the scenario's own timing)",
+        ),
+        (
+            "--timing",
+            Some("exact"),
+            " (random runs use the scenario's own timing)",
+        ),
+        ("--max-states", Some("100"), ""),
+        (
+            "--max-time",
+            Some("10s"),
+            " (random mode has no time budget: lower --runs)",
+        ),
+        ("--no-reductions", None, ""),
+        ("--shortest", None, ""),
+        ("--schedule-out", Some("s.json"), ""),
+    ] {
+        let mut args = random.to_vec();
+        args.push(flag);
+        args.extend(value);
+        refused(
+            &args,
+            &format!("{flag} only applies to --mode exhaustive{hint}"),
+        );
+    }
+    let bounds = " (bound the exhaustive search with --max-states, --max-time or --max-memory)";
+    for (flag, value, hint) in [
+        ("--runs", "5", ""),
+        ("--seed", "5", " (exhaustive search covers every timing)"),
+        (
+            "--horizon",
+            "1m",
+            " (set the scenario's horizon with --set horizon=D)",
+        ),
+        ("--max-events", "1000", bounds),
+        ("--max-tasks", "1000", bounds),
+    ] {
+        refused(
+            &["explore", "fanout.toml", flag, value],
+            &format!("{flag} only applies to --mode random{hint}"),
+        );
+        refused(
+            &[
+                "explore",
+                "fanout.toml",
+                "--min-workers",
+                "default",
+                flag,
+                value,
+            ],
+            &format!("{flag} only applies to --mode random{hint}"),
+        );
+    }
+    refused(
+        &["explore", "fanout.toml", "--up-to", "4"],
+        "--up-to only applies with --min-workers POOL",
+    );
+    refused(
+        &["explore", "fanout.toml", "--mode", "random", "--up-to", "4"],
+        "--up-to only applies with --min-workers POOL",
+    );
+    refused(
+        &[
+            "explore",
+            "fanout.toml",
+            "--min-workers",
+            "default",
+            "--schedule-out",
+            "s.json",
+        ],
+        "--schedule-out does not apply to --min-workers, which writes no schedule (explore one \
+         count with --set pool.POOL.workers=N --schedule-out FILE)",
+    );
+    // Random mode chosen for the user: the message says why.
+    refused(
+        &["explore", "endless.toml", "--max-states", "100"],
+        "--max-states only applies to --mode exhaustive (the scenario has endless arrivals, so \
+         explore runs in random mode: exhaustive search needs finite arrivals, or --timing exact \
+         and a horizon)",
+    );
+    assert_eq!(
+        t.files(),
+        ["endless.toml", "fanout.toml"],
+        "nothing written"
+    );
+}
+
+#[test]
+fn issue_14_the_flags_of_each_mode_are_taken_there() {
+    let t = CliTest::with_fanout();
+    t.write("endless.toml", ENDLESS);
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--timing",
+        "any",
+        "--max-states",
+        "1000",
+        "--max-time",
+        "1m",
+        "--no-reductions",
+        "--shortest",
+        "--max-memory",
+        "4000",
+        "-q",
+    ])
+    .assert()
+    .code(1);
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--min-workers",
+        "default",
+        "--up-to",
+        "3",
+        "--timing",
+        "exact",
+        "--max-states",
+        "1000",
+        "--shortest",
+        "-q",
+    ])
+    .assert()
+    .code(0);
+    t.qsim(&[
+        "explore",
+        "endless.toml",
+        "--runs",
+        "5",
+        "--seed",
+        "3",
+        "--horizon",
+        "10s",
+        "--max-events",
+        "1000",
+        "--max-tasks",
+        "1000",
+        "--max-memory",
+        "4000",
+    ])
+    .assert()
+    .code(0)
+    .stdout(contains("5 random runs (seed 3)"));
+    // With a horizon, --timing exact makes endless arrivals searchable: exhaustive by default.
+    t.qsim(&[
+        "explore",
+        "endless.toml",
+        "--timing",
+        "exact",
+        "--max-states",
+        "100000",
+        "-q",
+    ])
+    .assert()
+    .code(0)
+    .stdout(contains("endless: deadlock-free"));
+}
