@@ -89,7 +89,7 @@ pub enum Command {
     /// Random mode (--mode random --runs N) runs the scenario N times with its own
     /// distributions and random tie-breaking, in parallel, identical on any thread count: the
     /// probability of deadlock with a 95% Wilson interval, time to deadlock, and the seed of a
-    /// deadlocking run. Exit 1 if any run deadlocked, else 0.
+    /// deadlocking run. Exit 1 if any run deadlocked, 3 if every run hit a limit, else 0.
     ///
     /// --min-workers POOL finds the smallest worker count of POOL that is proved
     /// deadlock-free. With P parents that each spawn at least one child and wait for it
@@ -156,11 +156,14 @@ impl From<&Verdict> for ExitStatus {
     }
 }
 
-/// Random mode: any deadlocking run is a deadlock.
+/// Random mode: any deadlocking run is a deadlock; no run that ended (every one hit a limit)
+/// tells nothing.
 impl From<&MonteCarlo> for ExitStatus {
     fn from(mc: &MonteCarlo) -> ExitStatus {
         if mc.deadlocks > 0 {
             ExitStatus::Deadlock
+        } else if mc.is_inconclusive() {
+            ExitStatus::Inconclusive
         } else {
             ExitStatus::Success
         }

@@ -12,15 +12,16 @@
 //! ([`report::text`] or [`report::json`]) and returns the exit status of that answer.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
-use qsim::explore::random::monte_carlo;
+use qsim::explore::random::monte_carlo_counted;
 use qsim::explore::random::MAX_RUNS;
 use qsim::explore::{self, Budget, Order, Reductions, Timing, Verdict};
 use qsim::memory::MemoryLimit;
@@ -400,6 +401,41 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Runs `study` while, on a terminal, a bar shows the runs `done` of `runs`, their rate and the
+/// time left. The bar reads the count from its own thread every tenth of a second; the study
+/// only adds to it, so what it finds does not depend on the bar.
+fn with_runs_bar<T>(quiet: bool, runs: u64, done: &AtomicU64, study: impl FnOnce() -> T) -> T {
+    if quiet || !std::io::stderr().is_terminal() {
+        return study();
+    }
+    let bar = ProgressBar::new(runs);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} runs ({msg} runs/s, {eta} left)",
+        )
+        .expect("the progress template is valid"),
+    );
+    let (finished, stop) = mpsc::channel::<()>();
+    let started = Instant::now();
+    let result = std::thread::scope(|s| {
+        let bar = &bar;
+        s.spawn(move || loop {
+            let n = done.load(Ordering::Relaxed);
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{rate:.0}"));
+            bar.set_position(n);
+            if stop.recv_timeout(Duration::from_millis(100)) != Err(RecvTimeoutError::Timeout) {
+                break;
+            }
+        });
+        let result = study();
+        drop(finished);
+        result
+    });
+    bar.finish_and_clear();
+    result
+}
+
 fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     check_exhaustive(args, scenario)?;
     let bar = progress_bar(args.quiet);
@@ -458,7 +494,10 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
             .or_else(MemoryLimit::default_for_this_machine),
     };
     let runs = args.runs.unwrap_or(RUNS);
-    let mc = monte_carlo(scenario, runs, seed, args.horizon, limits);
+    let done = AtomicU64::new(0);
+    let mc = with_runs_bar(args.quiet, runs, &done, || {
+        monte_carlo_counted(scenario, runs, seed, args.horizon, limits, &done)
+    });
     print(&match args.format {
         Format::Json => report::json::monte_carlo(&mc),
         Format::Text => report::text::monte_carlo(&mc, &args.scenario.file),

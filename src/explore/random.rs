@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
+use super::Timing;
 use crate::engine::{run_to_end, End, Limits, Model, RandomTies, Simulation};
 use crate::rng::{derive_seed, SimRng};
 use crate::scenario::{Scenario, Tick};
@@ -33,7 +34,7 @@ pub struct MonteCarlo {
     pub completed: u64,
     /// Runs cut by the horizon.
     pub horizon: u64,
-    /// Runs stopped by the event or task limit.
+    /// Runs stopped by the event, task or memory limit.
     pub event_limit: u64,
     /// Lower and upper bounds of the 95% Wilson interval of the deadlock probability.
     pub interval: (f64, f64),
@@ -48,6 +49,10 @@ pub struct MonteCarlo {
     /// The horizon that replaced the scenario's for every run, if one did: reproducing a run
     /// needs it too.
     pub horizon_override: Option<Tick>,
+    /// The timing under which the exhaustive search can take the scenario, so that a proof is
+    /// one command away: `Any` when every arrival stream is finite, `Exact` when only a horizon
+    /// bounds the runs (the search needs `--timing exact` then), `None` when neither does.
+    pub exhaustive: Option<Timing>,
 }
 
 impl MonteCarlo {
@@ -56,13 +61,22 @@ impl MonteCarlo {
         self.deadlocks as f64 / self.runs.max(1) as f64
     }
 
-    /// `deadlock` if some run deadlocked, else `no_deadlock_seen` (not a proof that none can).
+    /// `deadlock` if some run deadlocked; `inconclusive` if every run hit a limit, so that
+    /// none could have told; else `no_deadlock_seen` (not a proof that none can).
     pub fn verdict(&self) -> &'static str {
         if self.deadlocks > 0 {
             "deadlock"
+        } else if self.is_inconclusive() {
+            "inconclusive"
         } else {
             "no_deadlock_seen"
         }
+    }
+
+    /// True when every run hit the event, task or memory limit: no run ended, so the study
+    /// says nothing about deadlock (issue 14: it used to pass for `no_deadlock_seen`).
+    pub fn is_inconclusive(&self) -> bool {
+        self.runs > 0 && self.event_limit == self.runs
     }
 }
 
@@ -195,6 +209,13 @@ impl Tally {
             example_seed: self.first_deadlock.map(|i| derive_seed(seed, i)),
             seed,
             horizon_override,
+            exhaustive: if scenario.arrivals_are_finite() {
+                Some(Timing::Any)
+            } else if scenario.horizon.or(horizon_override).is_some() {
+                Some(Timing::Exact)
+            } else {
+                None
+            },
         }
     }
 }
@@ -280,8 +301,15 @@ mod tests {
             ..Limits::default()
         };
         let mc = monte_carlo(&fanout(4, 2, 3), 20, 1, None, limits);
+        assert_eq!(mc.exhaustive, Some(Timing::Any));
         assert_eq!((mc.runs, mc.event_limit, mc.deadlocks), (20, 20, 0));
         assert_eq!(mc.example_seed, None);
+        assert!(mc.is_inconclusive());
+        assert_eq!(mc.verdict(), "inconclusive");
+        // One run that ends is enough to tell something.
+        let mc = monte_carlo(&fanout(4, 2, 3), 20, 1, None, Limits::default());
+        assert!(!mc.is_inconclusive());
+        assert_eq!(mc.verdict(), "no_deadlock_seen");
     }
 
     #[test]

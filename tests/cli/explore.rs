@@ -604,3 +604,145 @@ fn issue_14_the_flags_of_each_mode_are_taken_there() {
     .code(0)
     .stdout(contains("endless: deadlock-free"));
 }
+
+/// Runs `command` (a shell command line) with a terminal as its stdin, stdout and stderr,
+/// through util-linux's `script`, which records what the terminal showed in `log`; `None`
+/// where there is no `script` to run.
+fn on_a_terminal(t: &CliTest, command: &str, log: &str) -> Option<std::process::Output> {
+    let available = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        eprintln!("no util-linux `script`: the terminal is not tested");
+        return None;
+    }
+    let output = std::process::Command::new("script")
+        .current_dir(t.path(""))
+        .args(["-q", "-e", "-c", command, log])
+        .output()
+        .expect("script runs");
+    Some(output)
+}
+
+#[test]
+fn issue_14_random_mode_shows_its_progress_on_a_terminal_only() {
+    let t = CliTest::with_fanout();
+    let qsim = assert_cmd::cargo::cargo_bin("qsim");
+    let args = "explore fanout.toml --mode random --runs 20000";
+    let Some(output) = on_a_terminal(
+        &t,
+        &format!("{} {args} >out.txt", qsim.display()),
+        "terminal.log",
+    ) else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let shown = t.read("terminal.log");
+    assert!(shown.contains("/20,000 runs ("), "{shown}");
+    assert!(shown.contains(" runs/s, "), "{shown}");
+    assert!(shown.contains(" left)"), "{shown}");
+    // The bar is on the terminal only: stdout (a file here) has the same bytes as without one,
+    // and on a pipe stderr stays empty.
+    let piped = t
+        .qsim(&args.split(' ').collect::<Vec<_>>())
+        .assert()
+        .code(1)
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(t.read("out.txt").as_bytes(), piped);
+    // -q: no bar even on a terminal.
+    let Some(_) = on_a_terminal(
+        &t,
+        &format!("{} {args} -q >out.txt", qsim.display()),
+        "quiet.log",
+    ) else {
+        return;
+    };
+    assert!(
+        !t.read("quiet.log").contains("runs/s"),
+        "{}",
+        t.read("quiet.log")
+    );
+}
+
+#[test]
+fn issue_14_random_runs_that_all_hit_a_limit_are_inconclusive() {
+    let t = CliTest::with_fanout();
+    let args = [
+        "explore",
+        "fanout.toml",
+        "--mode",
+        "random",
+        "--runs",
+        "20",
+        "--max-events",
+        "1",
+    ];
+    t.qsim(&args)
+        .assert()
+        .code(3)
+        .stdout(contains(
+            "other runs: 0 completed, 0 reached the horizon, 20 hit the event, task or memory limit",
+        ))
+        .stdout(contains(
+            "  inconclusive: every run hit a limit before it could end or deadlock (raise \
+             --max-events, --max-tasks or --max-memory, or give a shorter --horizon)",
+        ))
+        .stdout(contains("no run deadlocked").not());
+    let mut json = args.to_vec();
+    json.extend(["--format", "json"]);
+    assert_eq!(json_of(&mut t.qsim(&json), 3)["verdict"], "inconclusive");
+    // One run that ends is enough: the study tells something again.
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--mode",
+        "random",
+        "--runs",
+        "20",
+        "--max-events",
+        "60",
+    ])
+    .assert()
+    .code(1);
+}
+
+#[test]
+fn issue_14_a_proof_is_suggested_only_in_the_mode_that_can_give_it() {
+    let t = CliTest::with_fanout();
+    t.write("endless.toml", ENDLESS);
+    let safe = ["--set", "pool.default.workers=3"];
+    let mut args = vec!["explore", "fanout.toml", "--mode", "random", "--runs", "50"];
+    args.extend(safe);
+    t.qsim(&args).assert().code(0).stdout(contains(
+        "  no run deadlocked: this is evidence, not a proof (use --mode exhaustive for one)\n",
+    ));
+    // Endless arrivals: only exact timing up to the horizon can be searched, and that works.
+    t.qsim(&["explore", "endless.toml", "--runs", "5"])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "  no run deadlocked: this is evidence, not a proof (--mode exhaustive --timing \
+             exact gives one for the mean durations)\n",
+        ));
+    t.qsim(&[
+        "explore",
+        "endless.toml",
+        "--mode",
+        "exhaustive",
+        "--timing",
+        "exact",
+    ])
+    .assert()
+    .code(0);
+    // A horizon given to random mode only: the same search needs it too.
+    t.qsim(&["explore", "endless.toml", "--runs", "5", "--horizon", "30s"])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "(--mode exhaustive --timing exact --set horizon=30s gives one for the mean durations)",
+        ));
+}
