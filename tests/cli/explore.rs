@@ -746,3 +746,155 @@ fn issue_14_a_proof_is_suggested_only_in_the_mode_that_can_give_it() {
             "(--mode exhaustive --timing exact --set horizon=30s gives one for the mean durations)",
         ));
 }
+
+/// A fan-out of two levels: a schedule of `fanout.toml` fits its first steps.
+const NESTED: &str = r#"
+name = "nested_fanout"
+seed = 1
+[[pool]]
+workers = 5
+[[task]]
+name = "main_task"
+steps = [{ spawn = "middle", count = 2 }, { wait = "children" }]
+[[task]]
+name = "middle"
+steps = [{ spawn = "leaf", count = 3 }, { wait = "children" }]
+[[task]]
+name = "leaf"
+steps = [{ work = "1s" }]
+[[arrival]]
+task = "main_task"
+at = ["0s", "1s"]
+"#;
+
+#[test]
+fn issue_14_a_schedule_is_replayed_only_on_the_scenario_it_was_found_on() {
+    let t = CliTest::with_fanout();
+    t.write("nested.toml", NESTED);
+    t.qsim(&["explore", "fanout.toml", "--schedule-out", "s.json", "-q"])
+        .assert()
+        .code(1);
+    let schedule: serde_json::Value = serde_json::from_str(&t.read("s.json")).unwrap();
+    // Pinned: the fingerprint is the same on every run and platform (a change here means
+    // schedules written by earlier builds are refused: say so in the release notes).
+    assert_eq!(schedule["scenario_fingerprint"], "xxh3:4bc8b8761cf4fd75");
+
+    let refused = "error: schedule s.json: found on another scenario: \"fanout\" with \
+                   fingerprint xxh3:4bc8b8761cf4fd75, while ";
+    t.qsim(&["replay", "nested.toml", "--schedule", "s.json"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains(format!(
+            "{refused}\"nested_fanout\" as loaded here (with its --set overrides) has xxh3:"
+        )))
+        .stderr(contains(
+            "; replay it with the scenario file and --set overrides it was explored with\n",
+        ));
+    // The same file with other overrides is another scenario too; with the same, the same.
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--set",
+        "pool.default.workers=1",
+        "--schedule-out",
+        "one.json",
+        "-q",
+    ])
+    .assert()
+    .code(1);
+    t.qsim(&["replay", "fanout.toml", "--schedule", "one.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("found on another scenario"));
+    t.qsim(&[
+        "replay",
+        "fanout.toml",
+        "--set",
+        "pool.default.workers=1",
+        "--schedule",
+        "one.json",
+    ])
+    .assert()
+    .code(1)
+    .stderr("");
+    // Renamed, described and re-seeded, it is still the scenario the schedule fits.
+    t.write(
+        "renamed.toml",
+        &crate::FANOUT
+            .replace(
+                "name = \"fanout\"",
+                "name = \"other\"\ndescription = \"a copy\"",
+            )
+            .replace("seed = 1", "seed = 99"),
+    );
+    t.qsim(&["replay", "renamed.toml", "--schedule", "s.json"])
+        .assert()
+        .code(1)
+        .stdout(contains("other: deadlock at 0s"));
+}
+
+#[test]
+fn issue_14_an_older_schedule_without_a_fingerprint_still_replays() {
+    let t = CliTest::with_fanout();
+    t.write(
+        "old.json",
+        r#"{"scenario":"fanout","seed":1,"timing":"any","steps":["arrival 0","arrival 0",
+            "take default/1","run main_task#1","take default/2","run main_task#2"]}"#,
+    );
+    t.qsim(&["replay", "fanout.toml", "--schedule", "old.json"])
+        .assert()
+        .code(1)
+        .stdout(contains("fanout: deadlock at 0s"))
+        .stderr(
+            "note: schedule old.json records no scenario fingerprint (an older qsim wrote it), \
+             so only its steps are checked against the scenario\n",
+        );
+}
+
+#[test]
+fn issue_14_huge_text_in_a_schedule_is_cut_in_messages() {
+    let t = CliTest::with_fanout();
+    let huge = "x".repeat(10_000);
+    t.write(
+        "step.json",
+        &format!(
+            r#"{{"scenario":"fanout","seed":1,"timing":"any","steps":["arrival 0","take {huge}"]}}"#
+        ),
+    );
+    let stderr = |args: &[&str]| {
+        let out = t.qsim(args).assert().code(2).get_output().stderr.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let message = stderr(&["replay", "fanout.toml", "--schedule", "step.json"]);
+    let message = message.lines().last().unwrap();
+    assert!(message.len() < 400, "{message}");
+    assert!(
+        message.starts_with(&format!(
+            "error: schedule step.json: step 2: \"take {}…\" is not possible here",
+            &huge[..55]
+        )),
+        "{message}"
+    );
+    t.write(
+        "name.json",
+        &format!(r#"{{"scenario":"{huge}","seed":1,"timing":"any","steps":[],"scenario_fingerprint":"{huge}"}}"#),
+    );
+    let message = stderr(&["replay", "fanout.toml", "--schedule", "name.json"]);
+    assert!(message.len() < 500, "{message}");
+    assert!(
+        message.contains(&format!(
+            "found on another scenario: \"{}…\" with fingerprint {}…, while",
+            &huge[..60],
+            &huge[..60]
+        )),
+        "{message}"
+    );
+    t.write(
+        "timing.json",
+        &format!(r#"{{"scenario":"fanout","seed":1,"timing":"{huge}","steps":[]}}"#),
+    );
+    let message = stderr(&["replay", "fanout.toml", "--schedule", "timing.json"]);
+    assert!(message.len() < 400, "{message}");
+    assert!(message.contains("…"), "{message}");
+}
