@@ -30,7 +30,7 @@ use qsim::scenario::validate::MAX_WORKERS;
 use qsim::scenario::{duration::parse_duration, Scenario, Tick};
 use qsim::Error;
 
-use super::{print, write_atomically, ExitStatus, Format, ScenarioArgs};
+use super::{print, to_stderr, write_atomically, ExitStatus, Format, ScenarioArgs};
 
 /// How to explore.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -453,9 +453,18 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
     }
     let report = ExplorationReport::new(scenario, args.timing(), args.reductions(), exploration);
     let verdict = &report.exploration.verdict;
-    if let (Verdict::Deadlock { schedule, .. }, Some(path)) = (verdict, &args.schedule_out) {
-        let json = serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
-        write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
+    match (verdict, &args.schedule_out) {
+        (Verdict::Deadlock { schedule, .. }, Some(path)) => {
+            let json =
+                serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
+            write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
+        }
+        (Verdict::DeadlockFree | Verdict::Inconclusive { .. }, Some(path)) => to_stderr(&format!(
+            "note: no deadlock found, so no schedule was written to {} (a file already there \
+             is left as it is)",
+            path.display()
+        )),
+        (_, None) => {}
     }
     print(&match args.format {
         Format::Json => report::json::exploration(&report),

@@ -898,3 +898,45 @@ fn issue_14_huge_text_in_a_schedule_is_cut_in_messages() {
     assert!(message.len() < 400, "{message}");
     assert!(message.contains("…"), "{message}");
 }
+
+#[test]
+fn issue_14_no_deadlock_means_no_schedule_written_and_a_note() {
+    let t = CliTest::with_fanout();
+    t.write("s.json", "an older schedule");
+    let note = "note: no deadlock found, so no schedule was written to s.json (a file already \
+                there is left as it is)\n";
+    let safe = ["--set", "pool.default.workers=3"];
+    let mut args = vec!["explore", "fanout.toml", "--schedule-out", "s.json"];
+    args.extend(safe);
+    let free = t
+        .qsim(&args)
+        .assert()
+        .code(0)
+        .stderr(note)
+        .get_output()
+        .clone();
+    // The answer is the one without --schedule-out.
+    args.truncate(2);
+    args.extend(safe);
+    t.qsim(&args)
+        .assert()
+        .code(0)
+        .stderr("")
+        .stdout(free.stdout);
+    // Inconclusive: no deadlock found either.
+    t.qsim(&[
+        "explore",
+        "fanout.toml",
+        "--no-reductions",
+        "--max-states",
+        "3",
+        "--schedule-out",
+        "s.json",
+        "--set",
+        "pool.default.workers=3",
+    ])
+    .assert()
+    .code(3)
+    .stderr(note);
+    assert_eq!(t.read("s.json"), "an older schedule");
+}
