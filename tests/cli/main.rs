@@ -7,6 +7,7 @@
 mod check;
 mod explore;
 mod run;
+mod stderr;
 
 use std::path::PathBuf;
 
