@@ -9,6 +9,7 @@
 //! `--set` overrides, printing a report, writing a file atomically — are shared so every
 //! subcommand reads, prints and writes the same way.
 
+pub mod check;
 pub mod explore;
 pub mod plan;
 pub mod replay;
@@ -25,6 +26,7 @@ use qsim::explore::random::MonteCarlo;
 use qsim::explore::{MinWorkers, Verdict};
 use qsim::output::Output;
 use qsim::report::{self, Report, Trace};
+use qsim::scenario::Warning;
 use qsim::{Error, Scenario};
 
 /// qsim: will this task-queue workload deadlock?
@@ -91,7 +93,7 @@ pub enum Command {
     /// Random mode (--mode random --runs N) runs the scenario N times with its own
     /// distributions and random tie-breaking, in parallel, identical on any thread count: the
     /// probability of deadlock with a 95% Wilson interval, time to deadlock, and the seed of a
-    /// deadlocking run. Exit 1 if any run deadlocked, else 0.
+    /// deadlocking run. Exit 1 if any run deadlocked, 3 if every run hit a limit, else 0.
     ///
     /// --min-workers POOL finds the smallest worker count of POOL that is proved
     /// deadlock-free. With P parents that each spawn at least one child and wait for it
@@ -125,6 +127,14 @@ pub enum Command {
     /// every count tried. Exit 0 met, 1 not met within --up-to (with the reason), 2 bad input,
     /// 3 uncertain (--prove found a deadlock or ran out of budget, or runs hit a limit).
     Plan(plan::PlanArgs),
+
+    /// Validate scenario files without running them, for editors and CI.
+    ///
+    /// Prints `FILE: ok` for each valid file (nothing with -q), and each invalid file's error
+    /// (every file is checked, not only up to the first error). Warnings, such as a priority on
+    /// a queue that ignores priorities, are printed too and do not change the exit status: 0
+    /// when every file is valid, 2 otherwise.
+    Check(check::CheckArgs),
 }
 
 /// How a command ended, as the shell will see it.
@@ -179,11 +189,14 @@ impl From<&Verdict> for ExitStatus {
     }
 }
 
-/// Random mode: any deadlocking run is a deadlock.
+/// Random mode: any deadlocking run is a deadlock; no run that ended (every one hit a limit)
+/// tells nothing.
 impl From<&MonteCarlo> for ExitStatus {
     fn from(mc: &MonteCarlo) -> ExitStatus {
         if mc.deadlocks > 0 {
             ExitStatus::Deadlock
+        } else if mc.is_inconclusive() {
+            ExitStatus::Inconclusive
         } else {
             ExitStatus::Success
         }
@@ -202,6 +215,17 @@ impl From<&MinWorkers> for ExitStatus {
     }
 }
 
+/// `qsim check`: every file valid, or bad input.
+impl From<&check::Checked> for ExitStatus {
+    fn from(checked: &check::Checked) -> ExitStatus {
+        if checked.invalid == 0 {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Error
+        }
+    }
+}
+
 /// Runs the command and reports its errors on stderr.
 pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
@@ -210,6 +234,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Replay(args) => replay::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     match result {
         Ok(status) => status,
@@ -240,9 +265,19 @@ pub struct ScenarioArgs {
 }
 
 impl ScenarioArgs {
-    /// Reads, overrides and validates the scenario.
+    /// Reads, overrides and validates the scenario, and prints its warnings on stderr.
     pub(crate) fn load(&self) -> qsim::Result<Scenario> {
-        qsim::scenario::load(&self.file, &self.sets)
+        let (scenario, warnings) = qsim::scenario::load_with_warnings(&self.file, &self.sets)?;
+        warn(&warnings);
+        Ok(scenario)
+    }
+}
+
+/// Prints a scenario's warnings on stderr, `warning: FILE:LINE:COLUMN: ...` with the line and
+/// a caret, as errors are printed; they change nothing else.
+pub(crate) fn warn(warnings: &[Warning]) {
+    for w in warnings {
+        to_stderr(&format!("warning: {w}"));
     }
 }
 
@@ -299,7 +334,8 @@ impl OutputArgs {
                 write_atomically(path, inputs, report::dot::render(d).as_bytes())?
             }
             (Some(path), _) => to_stderr(&format!(
-                "note: no deadlock, so no wait-for graph was written to {}",
+                "note: no deadlock, so no wait-for graph was written to {} (a file already \
+                 there is left as it is)",
                 path.display()
             )),
             (None, _) => {}

@@ -61,22 +61,43 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let l = &self.location;
-        writeln!(f, "{}:{}:{}: {}", l.file, l.line, l.column, self.message)?;
-        let gutter = l.line.to_string().len();
-        writeln!(f, "{:gutter$} |", "")?;
-        writeln!(f, "{} | {}", l.line, l.source_line)?;
-        let pad: String = l
-            .source_line
-            .chars()
-            .take(l.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        write!(f, "{:gutter$} | {pad}^", "")
+        located(f, &self.location, &self.message)
     }
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// Something in a valid scenario that is likely a mistake, such as a priority on a queue that
+/// ignores priorities. The scenario runs as written; the CLI prints the warning on stderr
+/// (`warning: file:line:column: message`, the line and a caret) and nothing else changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Where it is.
+    pub location: Location,
+    /// What is likely wrong, lower case, no final period.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        located(f, &self.location, &self.message)
+    }
+}
+
+/// `file:line:column: message`, then the line with a caret under the column.
+fn located(f: &mut fmt::Formatter<'_>, l: &Location, message: &str) -> fmt::Result {
+    writeln!(f, "{}:{}:{}: {}", l.file, l.line, l.column, message)?;
+    let gutter = l.line.to_string().len();
+    writeln!(f, "{:gutter$} |", "")?;
+    writeln!(f, "{} | {}", l.line, l.source_line)?;
+    let pad: String = l
+        .source_line
+        .chars()
+        .take(l.column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    write!(f, "{:gutter$} | {pad}^", "")
+}
 
 /// Everything that can go wrong in qsim's library calls.
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,8 @@ pub mod reduce;
 pub mod replay;
 mod step;
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::agenda::Timer;
@@ -134,6 +136,77 @@ pub struct Schedule {
     pub timing: Timing,
     /// Every choice, in order.
     pub steps: Vec<String>,
+    /// The [`scenario_fingerprint`] of the scenario the schedule was found on, as explored, so
+    /// that `qsim replay` refuses another scenario instead of replaying into someone else's
+    /// deadlock. Schedules written before it existed have none (`None`) and still load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_fingerprint: Option<String>,
+}
+
+impl Schedule {
+    /// Whether the schedule was found on `explored`, the scenario as the explorer searches it
+    /// under the schedule's timing ([`model_for`]'s): `Err` says which scenario it was found
+    /// on, if its fingerprint says it was another. A schedule without a fingerprint passes
+    /// (its steps are still checked one by one).
+    pub fn check_scenario(&self, explored: &Scenario) -> Result<(), String> {
+        let Some(recorded) = &self.scenario_fingerprint else {
+            return Ok(());
+        };
+        let found = scenario_fingerprint(explored);
+        if *recorded == found {
+            return Ok(());
+        }
+        Err(format!(
+            "found on another scenario: {} with fingerprint {}, while {} as loaded here (with \
+             its --set overrides) has {found}; replay it with the scenario file and --set \
+             overrides it was explored with",
+            step::quoted(&self.scenario),
+            step::escaped(recorded),
+            step::quoted(&explored.name),
+        ))
+    }
+}
+
+/// A fingerprint of `explored`, the scenario as the explorer searches it (after
+/// [`Timing::apply`]): `xxh3:` and 16 hex digits of the xxh3 hash of its `Debug` form.
+///
+/// Only what decides which steps fit is hashed: the name, the description, the seed (a replay
+/// takes the schedule's) and `ties` (the explorer tries every order) are left out, so a renamed
+/// or re-seeded scenario still takes its schedules. Under either timing every duration is a
+/// fixed whole number of ticks, so the text has no floating point and is the same on every
+/// platform; it may change between versions of qsim, and a schedule is then refused with a
+/// message to explore again.
+pub fn scenario_fingerprint(explored: &Scenario) -> String {
+    // Destructured so that a new field of `Scenario` is a decision here, not left out by chance.
+    let Scenario {
+        name: _,
+        description: _,
+        seed: _,
+        ties: _,
+        horizon,
+        queues,
+        pools,
+        tasks,
+        arrivals,
+    } = explored;
+    let mut hasher = HashWriter(xxhash_rust::xxh3::Xxh3::new());
+    write!(
+        hasher,
+        "{horizon:?}{queues:?}{pools:?}{tasks:?}{arrivals:?}"
+    )
+    .expect("hashing cannot fail");
+    format!("xxh3:{:016x}", hasher.0.digest())
+}
+
+/// Hashes what is written to it, so that a scenario's `Debug` form is hashed without being
+/// held in memory whole (a million inlined steps would make it large).
+struct HashWriter(xxhash_rust::xxh3::Xxh3);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// The label of `choice` in `sim`'s current state (see [`Schedule`]).

@@ -17,8 +17,9 @@ pub mod validate;
 
 use crate::rng::SimRng;
 
+pub use crate::error::Warning;
 pub use step::{OnTimeout, Step, StepKind};
-pub use validate::{load, parse};
+pub use validate::{load, load_with_warnings, parse, parse_with_warnings};
 
 /// Simulated time: an integer number of nanoseconds since the start of the run.
 pub type Tick = u64;

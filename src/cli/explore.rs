@@ -12,22 +12,25 @@
 //! ([`report::text`] or [`report::json`]) and returns the exit status of that answer.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use qsim::engine::Limits;
 use qsim::explore::exhaustive::Progress;
-use qsim::explore::random::monte_carlo;
+use qsim::explore::random::monte_carlo_counted;
+use qsim::explore::random::MAX_RUNS;
 use qsim::explore::{self, Budget, Order, Reductions, Timing, Verdict};
 use qsim::memory::MemoryLimit;
 use qsim::report::{self, ExplorationReport};
+use qsim::scenario::validate::MAX_WORKERS;
 use qsim::scenario::{duration::parse_duration, Scenario, Tick};
 use qsim::Error;
 
-use super::{print, write_atomically, ExitStatus, Format, ScenarioArgs};
+use super::{print, to_stderr, write_atomically, ExitStatus, Format, ScenarioArgs};
 
 /// How to explore.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,13 +67,17 @@ pub struct ExploreArgs {
     /// arrivals, spawns and dispatches matters (the arrivals of one [[arrival]] keep their
     /// order). exact: keep the scenario's instants (distributions at their means) and explore
     /// only what they leave open: events due at the same instant, which idle worker takes
-    /// which task, and how tasks taken at the same instant interleave.
-    #[arg(long, value_enum, default_value_t = TimingArg::Any)]
-    pub timing: TimingArg,
+    /// which task, and how tasks taken at the same instant interleave. [default: any]
+    // An Option, like every flag of one mode with a default, so that giving it in the other mode
+    // can be refused (clap cannot tell a default from a value given); the defaults are written
+    // in the help, and a test checks them against the library's.
+    #[arg(long, value_enum)]
+    pub timing: Option<TimingArg>,
 
-    /// Give up (verdict inconclusive, exit 3) after visiting N distinct states.
-    #[arg(long, value_name = "N", default_value_t = Budget::default().max_states)]
-    pub max_states: u64,
+    /// Give up (verdict inconclusive, exit 3) after visiting N distinct states (at least 1)
+    /// [default: 10000000].
+    #[arg(long, value_name = "N", value_parser = at_least(1))]
+    pub max_states: Option<u64>,
 
     /// Give up (inconclusive) after this much wall-clock time, e.g. 30s or 5m.
     #[arg(long, value_name = "DURATION", value_parser = parse_wall_time)]
@@ -101,12 +108,13 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "POOL")]
     pub min_workers: Option<String>,
 
-    /// With --min-workers: try worker counts 1..=N.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub up_to: u32,
+    /// With --min-workers: try worker counts 1..=N (N from 1 to 100000, the most workers a pool
+    /// may have) [default: 16].
+    #[arg(long, value_name = "N", value_parser = whole_from(1, MAX_WORKERS))]
+    pub up_to: Option<u32>,
 
-    /// Random mode: number of runs [default: 10000].
-    #[arg(long, value_name = "N")]
+    /// Random mode: number of runs, from 1 to 1000000000 [default: 10000].
+    #[arg(long, value_name = "N", value_parser = whole_from(1, MAX_RUNS))]
     pub runs: Option<u64>,
 
     /// Random mode: base seed of the runs (default: the scenario's seed).
@@ -117,13 +125,13 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub horizon: Option<Tick>,
 
-    /// Random mode: give up a run after N engine steps.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_events)]
-    pub max_events: u64,
+    /// Random mode: give up a run after N engine steps [default: 1000000000].
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
 
-    /// Random mode: give up a run when more than N tasks are alive at once.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_tasks)]
-    pub max_tasks: u64,
+    /// Random mode: give up a run when more than N tasks are alive at once [default: 10000000].
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<u64>,
 
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -148,15 +156,57 @@ pub(super) fn max_memory_help(stop: &str) -> String {
     )
 }
 
+/// A parser of whole numbers from `min` to `max`, whose error says the range: clap then prints
+/// `invalid value '0' for '--runs <N>': expected a whole number from 1 to 1000000000` and exits
+/// 2 (issue 14: `--runs 18446744073709551615` used to panic).
+pub(super) fn whole_from<T>(
+    min: T,
+    max: T,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    whole_number(min, max, format!("from {min} to {max}"))
+}
+
+/// A parser of whole numbers of at least `min` (and at most `u64::MAX`).
+pub(super) fn at_least(
+    min: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    whole_number(min, u64::MAX, format!("of at least {min}"))
+}
+
+fn whole_number<T>(
+    min: T,
+    max: T,
+    range: String,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + Copy + Send + Sync + 'static,
+{
+    move |text| {
+        text.parse::<T>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("expected a whole number {range}"))
+    }
+}
+
 fn parse_wall_time(text: &str) -> Result<Duration, String> {
     parse_duration(text).map(Duration::from_nanos)
 }
 
+/// `--up-to`'s default.
+const UP_TO: u32 = 16;
+
+/// `--runs`'s default.
+const RUNS: u64 = 10_000;
+
 impl ExploreArgs {
     fn timing(&self) -> Timing {
         match self.timing {
-            TimingArg::Any => Timing::Any,
-            TimingArg::Exact => Timing::Exact,
+            None | Some(TimingArg::Any) => Timing::Any,
+            Some(TimingArg::Exact) => Timing::Exact,
         }
     }
 
@@ -178,7 +228,7 @@ impl ExploreArgs {
 
     fn budget(&self, stop: Arc<AtomicBool>) -> Budget {
         Budget {
-            max_states: self.max_states,
+            max_states: self.max_states.unwrap_or(Budget::default().max_states),
             max_time: self.max_time,
             max_memory: self
                 .max_memory
@@ -197,7 +247,7 @@ pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
         None if args.min_workers.is_some() || bounded(args, &scenario) => Mode::Exhaustive,
         None => Mode::Random,
     };
-    check_flags(args, mode)?;
+    check_flags(args, mode, args.mode.is_some())?;
     if let Some(pool) = &args.min_workers {
         return min_workers(args, &scenario, pool);
     }
@@ -207,47 +257,106 @@ pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
     }
 }
 
-/// Flags of one mode given in the other are a mistake worth saying, not ignoring.
-fn check_flags(args: &ExploreArgs, mode: Mode) -> qsim::Result<()> {
-    let misplaced = |flag: &str, mode: &str| {
-        Err(Error::Usage(format!(
-            "{flag} only applies to --mode {mode}"
-        )))
-    };
-    match mode {
-        Mode::Exhaustive => {
-            if args.runs.is_some() {
-                return misplaced("--runs", "random");
-            }
-            if args.seed.is_some() {
-                return misplaced("--seed", "random (exhaustive search covers every timing)");
-            }
-            if args.horizon.is_some() {
-                return misplaced(
-                    "--horizon",
-                    "random (set the scenario's horizon with --set horizon=D)",
-                );
-            }
+/// What a flag of `qsim explore` applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AppliesTo {
+    /// The exhaustive search, alone or for --min-workers.
+    Search,
+    /// The exhaustive search of the scenario as it is (not --min-workers).
+    OneSearch,
+    /// --min-workers.
+    MinWorkers,
+    /// Random mode.
+    Random,
+}
+
+/// A flag that does not apply to the mode explore runs in is a mistake worth saying, not
+/// ignoring (issue 14). `chosen` tells whether the mode was given with --mode, or inferred
+/// from the scenario (said in the message, since the user did not ask for it).
+fn check_flags(args: &ExploreArgs, mode: Mode, chosen: bool) -> qsim::Result<()> {
+    use AppliesTo::*;
+    let min_workers = args.min_workers.is_some();
+    if mode == Mode::Random && min_workers {
+        return Err(Error::Usage(
+            "--min-workers proves deadlock freedom with exhaustive search: drop --mode random"
+                .into(),
+        ));
+    }
+    let flags = [
+        (
+            "--timing",
+            args.timing.is_some(),
+            Search,
+            " (random runs use the scenario's own timing)",
+        ),
+        ("--max-states", args.max_states.is_some(), Search, ""),
+        (
+            "--max-time",
+            args.max_time.is_some(),
+            Search,
+            " (random mode has no time budget: lower --runs)",
+        ),
+        ("--no-reductions", args.no_reductions, Search, ""),
+        ("--shortest", args.shortest, Search, ""),
+        ("--schedule-out", args.schedule_out.is_some(), OneSearch, ""),
+        ("--up-to", args.up_to.is_some(), MinWorkers, ""),
+        ("--runs", args.runs.is_some(), Random, ""),
+        (
+            "--seed",
+            args.seed.is_some(),
+            Random,
+            " (exhaustive search covers every timing)",
+        ),
+        (
+            "--horizon",
+            args.horizon.is_some(),
+            Random,
+            " (set the scenario's horizon with --set horizon=D)",
+        ),
+        (
+            "--max-events",
+            args.max_events.is_some(),
+            Random,
+            " (bound the exhaustive search with --max-states, --max-time or --max-memory)",
+        ),
+        (
+            "--max-tasks",
+            args.max_tasks.is_some(),
+            Random,
+            " (bound the exhaustive search with --max-states, --max-time or --max-memory)",
+        ),
+    ];
+    for (flag, given, applies_to, hint) in flags {
+        let applies = match applies_to {
+            Search => mode == Mode::Exhaustive,
+            OneSearch => mode == Mode::Exhaustive && !min_workers,
+            MinWorkers => min_workers,
+            Random => mode == Mode::Random,
+        };
+        if !given || applies {
+            continue;
         }
-        Mode::Random => {
-            if args.min_workers.is_some() {
-                return Err(Error::Usage(
-                    "--min-workers proves deadlock freedom with exhaustive search: drop --mode random".into(),
-                ));
+        let message = match applies_to {
+            Search | OneSearch if mode == Mode::Random => {
+                let inferred = if chosen {
+                    ""
+                } else {
+                    " (the scenario has endless arrivals, so explore runs in random mode: \
+                     exhaustive search needs finite arrivals, or --timing exact and a horizon)"
+                };
+                format!(
+                    "{flag} only applies to --mode exhaustive{}",
+                    if chosen { hint } else { inferred }
+                )
             }
-            if args.schedule_out.is_some() {
-                return misplaced("--schedule-out", "exhaustive");
-            }
-            if args.shortest {
-                return misplaced("--shortest", "exhaustive");
-            }
-            if args.timing == TimingArg::Exact {
-                return misplaced(
-                    "--timing exact",
-                    "exhaustive (random runs use the scenario's own timing)",
-                );
-            }
-        }
+            OneSearch => format!(
+                "{flag} does not apply to --min-workers, which writes no schedule (explore one \
+                 count with --set pool.POOL.workers=N {flag} FILE)"
+            ),
+            MinWorkers => format!("{flag} only applies with --min-workers POOL"),
+            Random | Search => format!("{flag} only applies to --mode random{hint}"),
+        };
+        return Err(Error::Usage(message));
     }
     Ok(())
 }
@@ -256,7 +365,7 @@ fn check_flags(args: &ExploreArgs, mode: Mode) -> qsim::Result<()> {
 /// timing up to a horizon.
 fn bounded(args: &ExploreArgs, scenario: &Scenario) -> bool {
     scenario.arrivals_are_finite()
-        || (args.timing == TimingArg::Exact && scenario.horizon.is_some())
+        || (args.timing == Some(TimingArg::Exact) && scenario.horizon.is_some())
 }
 
 fn check_exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<()> {
@@ -292,6 +401,41 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Runs `study` while, on a terminal, a bar shows the runs `done` of `runs`, their rate and the
+/// time left. The bar reads the count from its own thread every tenth of a second; the study
+/// only adds to it, so what it finds does not depend on the bar.
+fn with_runs_bar<T>(quiet: bool, runs: u64, done: &AtomicU64, study: impl FnOnce() -> T) -> T {
+    if quiet || !std::io::stderr().is_terminal() {
+        return study();
+    }
+    let bar = ProgressBar::new(runs);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} runs ({msg} runs/s, {eta} left)",
+        )
+        .expect("the progress template is valid"),
+    );
+    let (finished, stop) = mpsc::channel::<()>();
+    let started = Instant::now();
+    let result = std::thread::scope(|s| {
+        let bar = &bar;
+        s.spawn(move || loop {
+            let n = done.load(Ordering::Relaxed);
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{rate:.0}"));
+            bar.set_position(n);
+            if stop.recv_timeout(Duration::from_millis(100)) != Err(RecvTimeoutError::Timeout) {
+                break;
+            }
+        });
+        let result = study();
+        drop(finished);
+        result
+    });
+    bar.finish_and_clear();
+    result
+}
+
 fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     check_exhaustive(args, scenario)?;
     let bar = progress_bar(args.quiet);
@@ -309,9 +453,18 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
     }
     let report = ExplorationReport::new(scenario, args.timing(), args.reductions(), exploration);
     let verdict = &report.exploration.verdict;
-    if let (Verdict::Deadlock { schedule, .. }, Some(path)) = (verdict, &args.schedule_out) {
-        let json = serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
-        write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
+    match (verdict, &args.schedule_out) {
+        (Verdict::Deadlock { schedule, .. }, Some(path)) => {
+            let json =
+                serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
+            write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
+        }
+        (Verdict::DeadlockFree | Verdict::Inconclusive { .. }, Some(path)) => to_stderr(&format!(
+            "note: no deadlock found, so no schedule was written to {} (a file already there \
+             is left as it is)",
+            path.display()
+        )),
+        (_, None) => {}
     }
     print(&match args.format {
         Format::Json => report::json::exploration(&report),
@@ -342,15 +495,18 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     }
     let seed = args.seed.unwrap_or(scenario.seed);
     let limits = Limits {
-        max_events: args.max_events,
-        max_tasks: args.max_tasks,
+        max_events: args.max_events.unwrap_or(Limits::default().max_events),
+        max_tasks: args.max_tasks.unwrap_or(Limits::default().max_tasks),
         max_memory: args
             .max_memory
             .map(MemoryLimit::megabytes)
             .or_else(MemoryLimit::default_for_this_machine),
     };
-    let runs = args.runs.unwrap_or(10_000);
-    let mc = monte_carlo(scenario, runs, seed, args.horizon, limits);
+    let runs = args.runs.unwrap_or(RUNS);
+    let done = AtomicU64::new(0);
+    let mc = with_runs_bar(args.quiet, runs, &done, || {
+        monte_carlo_counted(scenario, runs, seed, args.horizon, limits, &done)
+    });
     print(&match args.format {
         Format::Json => report::json::monte_carlo(&mc),
         Format::Text => report::text::monte_carlo(&mc, &args.scenario.file),
@@ -372,7 +528,7 @@ fn min_workers(args: &ExploreArgs, scenario: &Scenario, pool: &str) -> qsim::Res
     let answer = explore::min_workers(
         scenario,
         p,
-        args.up_to,
+        args.up_to.unwrap_or(UP_TO),
         explore::min_workers::Search {
             timing: args.timing(),
             reductions: args.reductions(),
@@ -393,4 +549,46 @@ fn min_workers(args: &ExploreArgs, scenario: &Scenario, pool: &str) -> qsim::Res
         Format::Text => report::text::min_workers(&answer),
     })?;
     Ok(ExitStatus::from(&answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// The flags whose default is written in their help by hand say the library's.
+    #[test]
+    fn the_defaults_in_the_help_are_the_ones_used() {
+        let mut cli = Cli::command();
+        let explore = cli.find_subcommand_mut("explore").unwrap();
+        let help = |id: &str| {
+            let arg = explore.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        let said = |id: &str, default: String| {
+            let help = help(id);
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "--{id}: {help}"
+            );
+        };
+        said("timing", "any".into());
+        assert_eq!(ExploreArgs::default_for_test().timing(), Timing::Any);
+        said("max_states", Budget::default().max_states.to_string());
+        said("up_to", UP_TO.to_string());
+        said("runs", RUNS.to_string());
+        said("max_events", Limits::default().max_events.to_string());
+        said("max_tasks", Limits::default().max_tasks.to_string());
+    }
+
+    impl ExploreArgs {
+        fn default_for_test() -> ExploreArgs {
+            match Cli::parse_from(["qsim", "explore", "f.toml"]).command {
+                crate::cli::Command::Explore(args) => args,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }

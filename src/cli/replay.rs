@@ -12,7 +12,7 @@ use qsim::explore::{self, replay::Replay, Schedule};
 use qsim::report::{self, story, Report, Stats};
 use qsim::Error;
 
-use super::{print, print_report, ExitStatus, Format, OutputArgs, ScenarioArgs};
+use super::{print, print_report, to_stderr, ExitStatus, Format, OutputArgs, ScenarioArgs};
 
 /// The arguments of `qsim replay`.
 #[derive(Debug, Args)]
@@ -36,11 +36,23 @@ fn read_schedule(path: &PathBuf) -> qsim::Result<Schedule> {
     serde_json::from_str(&text).map_err(|e| Error::Schedule {
         path: path.display().to_string(),
         message: format!(
-            "{}:{}: {e} (expected the JSON written by qsim explore --schedule-out)",
+            "{}:{}: {} (expected the JSON written by qsim explore --schedule-out)",
             e.line(),
-            e.column()
+            e.column(),
+            shortened(&e.to_string())
         ),
     })
+}
+
+/// The most characters of serde's message about a schedule file that an error shows: it quotes
+/// the file's values whole, and a value of 10 kB would bury the message (issue 14).
+const SERDE_MESSAGE_CHARS: usize = 200;
+
+fn shortened(message: &str) -> String {
+    match message.char_indices().nth(SERDE_MESSAGE_CHARS) {
+        None => message.to_string(),
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+    }
 }
 
 /// Runs `qsim replay`.
@@ -53,6 +65,18 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
         path: args.schedule.display().to_string(),
         message,
     };
+    // A schedule found on another scenario could still fit step by step, and replay into a
+    // deadlock that is not this scenario's (issue 14): the fingerprint refuses it first.
+    schedule
+        .check_scenario(&model.scenario)
+        .map_err(schedule_error)?;
+    if schedule.scenario_fingerprint.is_none() {
+        to_stderr(&format!(
+            "note: schedule {} records no scenario fingerprint (an older qsim wrote it), so only \
+             its steps are checked against the scenario",
+            args.schedule.display()
+        ));
+    }
     let told = story::tell(&model, &schedule.steps).map_err(schedule_error)?;
 
     let mut stats = Stats::new(&model.scenario);

@@ -707,6 +707,7 @@ fn deadlock_verdict(
             seed: scenario.seed,
             timing,
             steps,
+            scenario_fingerprint: Some(super::scenario_fingerprint(&model.scenario)),
         },
         found_steps,
         deadlock,

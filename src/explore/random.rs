@@ -7,11 +7,19 @@
 //! generators and results are gathered by run index, so the report is identical whatever the
 //! thread count.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
 
+use super::Timing;
 use crate::engine::{run_to_end, End, Limits, Model, RandomTies, Simulation};
 use crate::rng::{derive_seed, SimRng};
 use crate::scenario::{Scenario, Tick};
+
+/// The most runs `qsim explore --mode random --runs N` takes: a billion runs of even a tiny
+/// scenario take hours, and more would only narrow an interval that is already far narrower
+/// than the model is accurate.
+pub const MAX_RUNS: u64 = 1_000_000_000;
 
 /// The result of a Monte Carlo study.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +34,7 @@ pub struct MonteCarlo {
     pub completed: u64,
     /// Runs cut by the horizon.
     pub horizon: u64,
-    /// Runs stopped by the event or task limit.
+    /// Runs stopped by the event, task or memory limit.
     pub event_limit: u64,
     /// Lower and upper bounds of the 95% Wilson interval of the deadlock probability.
     pub interval: (f64, f64),
@@ -41,6 +49,10 @@ pub struct MonteCarlo {
     /// The horizon that replaced the scenario's for every run, if one did: reproducing a run
     /// needs it too.
     pub horizon_override: Option<Tick>,
+    /// The timing under which the exhaustive search can take the scenario, so that a proof is
+    /// one command away: `Any` when every arrival stream is finite, `Exact` when only a horizon
+    /// bounds the runs (the search needs `--timing exact` then), `None` when neither does.
+    pub exhaustive: Option<Timing>,
 }
 
 impl MonteCarlo {
@@ -49,13 +61,22 @@ impl MonteCarlo {
         self.deadlocks as f64 / self.runs.max(1) as f64
     }
 
-    /// `deadlock` if some run deadlocked, else `no_deadlock_seen` (not a proof that none can).
+    /// `deadlock` if some run deadlocked; `inconclusive` if every run hit a limit, so that
+    /// none could have told; else `no_deadlock_seen` (not a proof that none can).
     pub fn verdict(&self) -> &'static str {
         if self.deadlocks > 0 {
             "deadlock"
+        } else if self.is_inconclusive() {
+            "inconclusive"
         } else {
             "no_deadlock_seen"
         }
+    }
+
+    /// True when every run hit the event, task or memory limit: no run ended, so the study
+    /// says nothing about deadlock (issue 14: it used to pass for `no_deadlock_seen`).
+    pub fn is_inconclusive(&self) -> bool {
+        self.runs > 0 && self.event_limit == self.runs
     }
 }
 
@@ -68,57 +89,134 @@ pub fn monte_carlo(
     horizon: Option<Tick>,
     limits: Limits,
 ) -> MonteCarlo {
+    monte_carlo_counted(scenario, runs, seed, horizon, limits, &AtomicU64::new(0))
+}
+
+/// [`monte_carlo`], adding 1 to `done` as each run ends, so that another thread can show the
+/// progress (`qsim explore` polls it for its progress bar). The count is all it is told: the
+/// result does not depend on when it is read, nor on the number of threads.
+///
+/// Memory does not grow with `runs`: the runs are summed as they end, and only the times of the
+/// deadlocking runs are kept (8 bytes each), for the percentiles.
+pub fn monte_carlo_counted(
+    scenario: &Scenario,
+    runs: u64,
+    seed: u64,
+    horizon: Option<Tick>,
+    limits: Limits,
+    done: &AtomicU64,
+) -> MonteCarlo {
     let mut s = scenario.clone();
     if horizon.is_some() {
         s.horizon = horizon;
     }
     let model = Model::new(s);
-    let results: Vec<(u8, Tick)> = (0..runs)
+    let tally = (0..runs)
         .into_par_iter()
-        .map(|i| one_run(&model, derive_seed(seed, i), limits))
-        .collect();
-    summarise(&scenario.name, &results, seed, horizon)
+        .fold(Tally::default, |mut tally, i| {
+            let (end, time) = one_run(&model, derive_seed(seed, i), limits);
+            tally.add(i, end, time);
+            done.fetch_add(1, Ordering::Relaxed);
+            tally
+        })
+        .reduce(Tally::default, Tally::merge);
+    tally.summarise(scenario, seed, horizon)
 }
 
-fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (u8, Tick) {
+/// How a run ended, as a study counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunEnd {
+    Completed,
+    Horizon,
+    Deadlock,
+    /// The event, task or memory limit.
+    Limit,
+}
+
+fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (RunEnd, Tick) {
     let mut sim = Simulation::with_seed(model, run_seed);
     let mut ties = RandomTies(SimRng::new(derive_seed(run_seed, u64::MAX)));
-    let code = match run_to_end(&mut sim, &mut ties, &mut (), limits) {
-        End::Completed => 0,
-        End::Horizon => 1,
-        End::Deadlock => 2,
-        End::EventLimit | End::TaskLimit | End::MemoryLimit { .. } | End::Stopped => 3,
+    let end = match run_to_end(&mut sim, &mut ties, &mut (), limits) {
+        End::Completed => RunEnd::Completed,
+        End::Horizon => RunEnd::Horizon,
+        End::Deadlock => RunEnd::Deadlock,
+        End::EventLimit | End::TaskLimit | End::MemoryLimit { .. } | End::Stopped => RunEnd::Limit,
     };
-    (code, sim.now())
+    (end, sim.now())
 }
 
-fn summarise(
-    scenario: &str,
-    results: &[(u8, Tick)],
-    seed: u64,
-    horizon_override: Option<Tick>,
-) -> MonteCarlo {
-    let count = |c| results.iter().filter(|r| r.0 == c).count() as u64;
-    let mut times: Vec<Tick> = results.iter().filter(|r| r.0 == 2).map(|r| r.1).collect();
-    times.sort_unstable();
-    let runs = results.len() as u64;
-    let deadlocks = count(2);
-    MonteCarlo {
-        scenario: scenario.to_string(),
-        runs,
-        deadlocks,
-        completed: count(0),
-        horizon: count(1),
-        event_limit: count(3),
-        interval: wilson(deadlocks, runs),
-        p50_time_to_deadlock: percentile(&times, 0.50),
-        p95_time_to_deadlock: percentile(&times, 0.95),
-        example_seed: results
-            .iter()
-            .position(|r| r.0 == 2)
-            .map(|i| derive_seed(seed, i as u64)),
-        seed,
-        horizon_override,
+/// The runs seen so far by one of rayon's folds. Sums, a minimum and a multiset of times: merged
+/// in any grouping and order, they give the same study, so the result is the same on any
+/// number of threads.
+#[derive(Debug, Default)]
+struct Tally {
+    runs: u64,
+    completed: u64,
+    horizon: u64,
+    limit: u64,
+    /// The time of every deadlocking run, in no particular order.
+    deadlock_times: Vec<Tick>,
+    /// The lowest index of a deadlocking run.
+    first_deadlock: Option<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, index: u64, end: RunEnd, time: Tick) {
+        self.runs += 1;
+        match end {
+            RunEnd::Completed => self.completed += 1,
+            RunEnd::Horizon => self.horizon += 1,
+            RunEnd::Limit => self.limit += 1,
+            RunEnd::Deadlock => {
+                self.deadlock_times.push(time);
+                self.first_deadlock = Some(self.first_deadlock.map_or(index, |f| f.min(index)));
+            }
+        }
+    }
+
+    fn merge(mut self, mut other: Tally) -> Tally {
+        self.runs += other.runs;
+        self.completed += other.completed;
+        self.horizon += other.horizon;
+        self.limit += other.limit;
+        self.deadlock_times.append(&mut other.deadlock_times);
+        self.first_deadlock = match (self.first_deadlock, other.first_deadlock) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+
+    fn summarise(
+        mut self,
+        scenario: &Scenario,
+        seed: u64,
+        horizon_override: Option<Tick>,
+    ) -> MonteCarlo {
+        let times = &mut self.deadlock_times;
+        times.sort_unstable();
+        let deadlocks = times.len() as u64;
+        MonteCarlo {
+            scenario: scenario.name.clone(),
+            runs: self.runs,
+            deadlocks,
+            completed: self.completed,
+            horizon: self.horizon,
+            event_limit: self.limit,
+            interval: wilson(deadlocks, self.runs),
+            p50_time_to_deadlock: percentile(times, 0.50),
+            p95_time_to_deadlock: percentile(times, 0.95),
+            example_seed: self.first_deadlock.map(|i| derive_seed(seed, i)),
+            seed,
+            horizon_override,
+            exhaustive: if scenario.arrivals_are_finite() {
+                Some(Timing::Any)
+            } else if scenario.horizon.or(horizon_override).is_some() {
+                Some(Timing::Exact)
+            } else {
+                None
+            },
+        }
     }
 }
 
@@ -158,6 +256,61 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tests::fanout;
+
+    /// The study as a plain loop over the runs in index order: the oracle of the parallel fold.
+    fn sequential(scenario: &Scenario, runs: u64, seed: u64) -> MonteCarlo {
+        let model = Model::new(scenario.clone());
+        let mut tally = Tally::default();
+        for i in 0..runs {
+            let (end, time) = one_run(&model, derive_seed(seed, i), Limits::default());
+            tally.add(i, end, time);
+        }
+        tally.summarise(scenario, seed, None)
+    }
+
+    #[test]
+    fn the_parallel_study_is_the_sequential_one_on_any_number_of_threads() {
+        let scenario = fanout(2, 2, 3);
+        let expected = sequential(&scenario, 500, 7);
+        assert!(
+            expected.deadlocks > 0 && expected.completed > 0,
+            "{expected:?}"
+        );
+        for threads in [1, 2, 5] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let done = AtomicU64::new(0);
+            let mc = pool
+                .install(|| monte_carlo_counted(&scenario, 500, 7, None, Limits::default(), &done));
+            assert_eq!(mc, expected, "{threads} threads");
+            assert_eq!(
+                done.load(Ordering::Relaxed),
+                500,
+                "every run is counted once"
+            );
+        }
+    }
+
+    #[test]
+    fn every_run_at_a_limit_is_counted_as_such() {
+        let limits = Limits {
+            max_events: 1,
+            ..Limits::default()
+        };
+        let mc = monte_carlo(&fanout(4, 2, 3), 20, 1, None, limits);
+        assert_eq!(mc.exhaustive, Some(Timing::Any));
+        assert_eq!((mc.runs, mc.event_limit, mc.deadlocks), (20, 20, 0));
+        assert_eq!(mc.example_seed, None);
+        assert!(mc.is_inconclusive());
+        assert_eq!(mc.verdict(), "inconclusive");
+        // One run that ends is enough to tell something.
+        let mc = monte_carlo(&fanout(4, 2, 3), 20, 1, None, Limits::default());
+        assert!(!mc.is_inconclusive());
+        assert_eq!(mc.verdict(), "no_deadlock_seen");
+    }
 
     #[test]
     fn wilson_matches_known_values() {

@@ -9,7 +9,7 @@
 use crate::engine::{Choice, Chooser, Deadlock, Idle, Model, Observer, Simulation};
 
 use super::settle;
-use super::step::{find, not_possible, position, ScheduleStep};
+use super::step::{find, not_possible, position, quoted, ScheduleStep};
 
 /// A chooser that follows a schedule's labels, then the canonical rule once they run out.
 ///
@@ -128,9 +128,9 @@ impl Misfit {
     fn explain(self, sim: &Simulation<'_>, options: &[Choice], steps: &[String]) -> String {
         match self {
             Misfit::AfterTheEnd(n) => format!(
-                "step {}: \"{}\" comes after the run has ended",
+                "step {}: {} comes after the run has ended",
                 n + 1,
-                steps[n]
+                quoted(&steps[n])
             ),
             Misfit::NotPossible(n) => {
                 format!("step {}: {}", n + 1, not_possible(sim, options, &steps[n]))

@@ -113,13 +113,46 @@ pub(crate) fn find(
     position(sim, options, step).ok_or_else(|| not_possible(sim, options, text))
 }
 
-/// The error for a step `text` that names none of `options`.
+/// The error for a step `text` that names none of `options`: the step quoted (shortened if
+/// huge) and the first [`POSSIBLE_SHOWN`] possible labels.
 pub(crate) fn not_possible(sim: &Simulation<'_>, options: &[Choice], text: &str) -> String {
-    let labels: Vec<String> = options.iter().map(|&c| label(sim, c)).collect();
+    let mut labels: Vec<String> = options
+        .iter()
+        .take(POSSIBLE_SHOWN)
+        .map(|&c| label(sim, c))
+        .collect();
+    if options.len() > POSSIBLE_SHOWN {
+        labels.push(format!("and {} more", options.len() - POSSIBLE_SHOWN));
+    }
     format!(
-        "\"{text}\" is not possible here (possible: {})",
+        "{} is not possible here (possible: {})",
+        quoted(text),
         labels.join(", ")
     )
+}
+
+/// How many possible labels a step that does not fit lists (every idle worker of a large pool
+/// would make a message of thousands).
+const POSSIBLE_SHOWN: usize = 20;
+
+/// The most characters of a text from a schedule file that a message quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// `text` from a schedule file, quoted for a message: in double quotes, see [`escaped`].
+pub(crate) fn quoted(text: &str) -> String {
+    format!("\"{}\"", escaped(text))
+}
+
+/// `text` from a schedule file, for a message: quotes and control characters escaped, and cut
+/// after [`QUOTED_CHARS`] characters with an ellipsis. A schedule is a file anyone can edit,
+/// and a step of 10 kB would bury the message (issue 14).
+pub(crate) fn escaped(text: &str) -> String {
+    let (kept, cut) = match text.char_indices().nth(QUOTED_CHARS) {
+        None => (text, ""),
+        Some((end, _)) => (&text[..end], "…"),
+    };
+    let debug = format!("{kept:?}");
+    format!("{}{cut}", &debug[1..debug.len() - 1])
 }
 
 /// `STREAM` of `arrival STREAM`, if the scenario has that stream.

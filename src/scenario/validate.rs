@@ -22,7 +22,7 @@ use super::{
     Arrival, ArrivalPattern, Discipline, Duration, Pool, Queue, QueueId, Scenario, Step, TaskId,
     TaskType, Tick, Ties, TICKS_PER_SECOND,
 };
-use crate::error::{Error, Location, Result, ScenarioError};
+use crate::error::{Error, Location, Result, ScenarioError, Warning};
 
 /// The most workers a pool may have: far beyond any real consumer, and small enough that a
 /// typo (`workers = 10000000000`) is an error rather than an attempt to allocate them.
@@ -54,9 +54,14 @@ pub const MAX_INSTANT: Tick = 1 << 63;
 
 /// Reads and validates the scenario file at `path`, applying `--set` overrides first.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
+    load_with_warnings(path, sets).map(|(scenario, _)| scenario)
+}
+
+/// [`load`], with the [`Warning`]s of the scenario: what it allows but is likely a mistake.
+pub fn load_with_warnings(path: &Path, sets: &[String]) -> Result<(Scenario, Vec<Warning>)> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(&name, e))?;
-    parse(&name, &text, sets)
+    parse_with_warnings(&name, &text, sets)
 }
 
 /// Validates scenario `text`; `file` names it in error messages.
@@ -64,6 +69,15 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
 /// The `--set` overrides in `sets` are applied to the text first (see
 /// [`apply_sets`]), so errors they cause point into the edited text.
 pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
+    parse_with_warnings(file, text, sets).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], with the [`Warning`]s of the scenario: what it allows but is likely a mistake.
+pub fn parse_with_warnings(
+    file: &str,
+    text: &str,
+    sets: &[String],
+) -> Result<(Scenario, Vec<Warning>)> {
     let edited = apply_sets(text, sets)?;
     let checker = Checker {
         file,
@@ -75,22 +89,28 @@ pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario> {
     if sets.is_empty() {
         return result;
     }
-    result.map_err(|e| point_out_overrides(e, text))
+    match result {
+        Ok((scenario, mut warnings)) => {
+            for w in &mut warnings {
+                point_out_override(&w.location, &mut w.message, text);
+            }
+            Ok((scenario, warnings))
+        }
+        Err(Error::Scenario(mut e)) => {
+            point_out_override(&e.location, &mut e.message, text);
+            Err(Error::Scenario(e))
+        }
+        Err(other) => Err(other),
+    }
 }
 
-/// An error found in a line that `--set` wrote or changed says so: the line shown is not the
+/// A message about a line that `--set` wrote or changed says so: the line shown is not the
 /// file's own. (A line past the end of the file counts as empty, so an error at the start of an
 /// empty file is not blamed on `--set`.)
-fn point_out_overrides(error: Error, original: &str) -> Error {
-    match error {
-        Error::Scenario(mut e) => {
-            let line = original.lines().nth(e.location.line - 1).unwrap_or("");
-            if line.trim_end_matches('\r') != e.location.source_line {
-                e.message.push_str(" (in a line written by --set)");
-            }
-            Error::Scenario(e)
-        }
-        other => other,
+fn point_out_override(location: &Location, message: &mut String, original: &str) {
+    let line = original.lines().nth(location.line - 1).unwrap_or("");
+    if line.trim_end_matches('\r') != location.source_line {
+        message.push_str(" (in a line written by --set)");
     }
 }
 
@@ -160,7 +180,7 @@ impl Checker<'_> {
         self.error(span.map_or(0, |s| s.start), message)
     }
 
-    fn build(&self, decl: ScenarioFile) -> Result<Scenario> {
+    fn build(&self, decl: ScenarioFile) -> Result<(Scenario, Vec<Warning>)> {
         let name = decl.name.clone().unwrap_or_else(|| {
             Path::new(self.file).file_stem().map_or_else(
                 || self.file.to_string(),
@@ -349,7 +369,8 @@ impl Checker<'_> {
             }
         }
 
-        Ok(Scenario {
+        let warnings = self.ignored_priorities(&decl.task, &tasks, &queues);
+        let scenario = Scenario {
             name,
             description: decl.description.unwrap_or_default(),
             seed: decl.seed.map_or(0, |s| s.0),
@@ -362,7 +383,41 @@ impl Checker<'_> {
             pools,
             tasks,
             arrivals,
-        })
+        };
+        Ok((scenario, warnings))
+    }
+
+    /// A warning for each priority (other than 0, the default) given to a task whose queue is
+    /// not a `priority` queue: fifo and lifo queues ignore priorities, and whoever wrote one
+    /// likely expected an order. It points at the priority in the file.
+    fn ignored_priorities(
+        &self,
+        decls: &[Spanned<TaskDecl>],
+        tasks: &[TaskType],
+        queues: &[Queue],
+    ) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        for (decl, task) in decls.iter().zip(tasks) {
+            let queue = &queues[task.queue];
+            let (Some(priority), false) = (
+                &decl.get_ref().priority,
+                task.priority == 0 || queue.discipline == Discipline::Priority,
+            ) else {
+                continue;
+            };
+            warnings.push(Warning {
+                location: Location::from_offset(self.file, self.text, priority.span().start),
+                message: format!(
+                    "priority {} has no effect: task \"{}\" goes to queue \"{}\", which is {} \
+                     (only a queue with discipline = \"priority\" orders tasks by priority)",
+                    task.priority,
+                    task.name,
+                    queue.name,
+                    queue.discipline.name()
+                ),
+            });
+        }
+        warnings
     }
 
     fn pool(
@@ -1098,6 +1153,75 @@ mod tests {
     }
 
     const POOL: &str = "[[pool]]\nworkers = 1\n";
+
+    /// The warnings of a valid scenario, each as the CLI prints it after `warning: `.
+    fn warnings(text: &str, sets: &[&str]) -> Vec<String> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        match parse_with_warnings("t.toml", text, &sets) {
+            Ok((_, warnings)) => warnings.iter().map(|w| w.to_string()).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn issue_14_a_priority_that_its_queue_ignores_is_a_warning() {
+        let text = r#"
+[[queue]]
+name = "urgent"
+discipline = "priority"
+[[queue]]
+name = "stack"
+discipline = "lifo"
+[[pool]]
+workers = 1
+queues = ["default", "urgent", "stack"]
+[[task]]
+name = "a"
+priority = 5
+steps = [{ work = 1 }]
+[[task]]
+name = "b"
+queue = "urgent"
+priority = 5
+steps = [{ work = 1 }]
+[[task]]
+name = "c"
+queue = "stack"
+priority = -1
+steps = [{ work = 1 }]
+[[task]]
+name = "d"
+priority = 0
+steps = [{ work = 1 }]
+"#;
+        assert_eq!(
+            warnings(text, &[]),
+            [
+                "t.toml:13:12: priority 5 has no effect: task \"a\" goes to queue \"default\", \
+                 which is fifo (only a queue with discipline = \"priority\" orders tasks by \
+                 priority)\n   |\n13 | priority = 5\n   |            ^",
+                "t.toml:23:12: priority -1 has no effect: task \"c\" goes to queue \"stack\", \
+                 which is lifo (only a queue with discipline = \"priority\" orders tasks by \
+                 priority)\n   |\n23 | priority = -1\n   |            ^",
+            ]
+        );
+        // Set by --set, it says so; a priority queue by --set has none.
+        let plain = "[[pool]]\nworkers = 1\n[[task]]\nname = \"a\"\nsteps = [{ work = 1 }]\n";
+        let set = warnings(plain, &["task.a.priority=3"]);
+        assert_eq!(set.len(), 1);
+        assert!(
+            set[0].starts_with("t.toml:6:12: priority 3 has no effect")
+                && set[0].contains("(in a line written by --set)"),
+            "{set:?}"
+        );
+        let to_priority_queues = [
+            "task.a.queue=\"urgent\"",
+            "queue.stack.discipline=\"priority\"",
+        ];
+        assert!(warnings(text, &to_priority_queues).is_empty());
+        // A valid scenario without such a priority has no warning.
+        assert!(warnings(plain, &[]).is_empty());
+    }
 
     #[test]
     fn fills_in_defaults() {

@@ -4,8 +4,10 @@
 //! inline, so a test reads as the session it stands for. The scenario parser has its own tests;
 //! these cover the command line around it.
 
+mod check;
 mod explore;
 mod run;
+mod stderr;
 mod sweep;
 
 use std::path::PathBuf;

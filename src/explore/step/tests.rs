@@ -225,3 +225,33 @@ fn a_step_after_the_end_says_so() {
     let err = crate::explore::replay::observe_steps::<()>(&model, &steps).unwrap_err();
     assert_eq!(err, "step 7: \"arrival 0\" comes after the run has ended");
 }
+
+#[test]
+fn issue_14_huge_steps_and_long_lists_are_cut_in_messages() {
+    assert_eq!(quoted("take default/1"), "\"take default/1\"");
+    assert_eq!(quoted("it's \"b\"\n"), "\"it's \\\"b\\\"\\n\"");
+    let huge = "x".repeat(10_000);
+    let shown = quoted(&huge);
+    assert_eq!(shown, format!("\"{}…\"", "x".repeat(QUOTED_CHARS)));
+    // Cut at a character, not a byte.
+    let wide = "é".repeat(100);
+    assert_eq!(quoted(&wide), format!("\"{}…\"", "é".repeat(QUOTED_CHARS)));
+    assert_eq!(
+        quoted(&"é".repeat(QUOTED_CHARS)),
+        format!("\"{}\"", "é".repeat(QUOTED_CHARS))
+    );
+
+    // A step of 10 kB that does not fit, on a pool of 30 idle workers: the message stays short.
+    let model = model_for(&crate::engine::tests::fanout(30, 1, 1), Timing::Any);
+    let steps = ["arrival 0".to_string(), format!("take {huge}")];
+    let err = crate::explore::replay::observe_steps::<()>(&model, &steps).unwrap_err();
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    assert!(
+        err.starts_with(&format!(
+            "step 2: \"take {}…\" is not possible here (possible: take default/1, ",
+            "x".repeat(QUOTED_CHARS - 5)
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with(", take default/20, and 10 more)"), "{err}");
+}

@@ -153,10 +153,13 @@ pub fn monte_carlo(mc: &MonteCarlo, scenario_file: &Path) -> String {
         );
     }
     out += &format!(
-        "  other runs: {} completed, {} reached the horizon, {} hit the event or task limit\n",
+        "  other runs: {} completed, {} reached the horizon, {} hit the event, task or memory limit\n",
         mc.completed, mc.horizon, mc.event_limit
     );
-    if let Some(s) = mc.example_seed {
+    if mc.is_inconclusive() {
+        out += "  inconclusive: every run hit a limit before it could end or deadlock (raise \
+                --max-events, --max-tasks or --max-memory, or give a shorter --horizon)\n";
+    } else if let Some(s) = mc.example_seed {
         out += &format!(
             "  reproduce a deadlocking run: qsim run {} --set seed={s} --set ties=random{}\n",
             scenario_file.display(),
@@ -165,8 +168,21 @@ pub fn monte_carlo(mc: &MonteCarlo, scenario_file: &Path) -> String {
                 .unwrap_or_default()
         );
     } else {
-        out +=
-            "  no run deadlocked: this is evidence, not a proof (use --mode exhaustive for one)\n";
+        out += "  no run deadlocked: this is evidence, not a proof";
+        // A proof is suggested only where the exhaustive search can take the scenario.
+        match mc.exhaustive {
+            Some(Timing::Any) => out += " (use --mode exhaustive for one)",
+            Some(Timing::Exact) => {
+                out += &format!(
+                    " (--mode exhaustive --timing exact{} gives one for the mean durations)",
+                    mc.horizon_override
+                        .map(|h| format!(" --set horizon={}", format_ticks(h)))
+                        .unwrap_or_default()
+                )
+            }
+            None => {}
+        }
+        out += "\n";
     }
     out
 }
@@ -244,15 +260,80 @@ fanout: smallest deadlock-free worker count of pool \"default\" under any timing
             example_seed: Some(42),
             seed: 1,
             horizon_override: Some(600_000_000_000),
+            exhaustive: Some(Timing::Exact),
         };
         assert_eq!(
             monte_carlo(&mc, Path::new("fanout.toml")),
             "\
 fanout: 400 random runs (seed 1): deadlock in 100 — probability 25.00% (95% CI 21.00% to 29.00%)
   time to deadlock: p50 0s, p95 2s
-  other runs: 300 completed, 0 reached the horizon, 0 hit the event or task limit
+  other runs: 300 completed, 0 reached the horizon, 0 hit the event, task or memory limit
   reproduce a deadlocking run: qsim run fanout.toml --set seed=42 --set ties=random --set horizon=10m00s
 "
+        );
+    }
+
+    /// A study without deadlock suggests the exhaustive search only where it can take the
+    /// scenario, and says nothing of deadlock when every run hit a limit (issue 14).
+    #[test]
+    fn a_study_without_deadlock_suggests_a_proof_only_where_there_can_be_one() {
+        let quiet = MonteCarlo {
+            scenario: "jobs".into(),
+            runs: 10,
+            deadlocks: 0,
+            completed: 0,
+            horizon: 10,
+            event_limit: 0,
+            interval: (0.0, 0.28),
+            p50_time_to_deadlock: None,
+            p95_time_to_deadlock: None,
+            example_seed: None,
+            seed: 1,
+            horizon_override: None,
+            exhaustive: None,
+        };
+        let last_line = |mc: &MonteCarlo| {
+            let text = monte_carlo(mc, Path::new("jobs.toml"));
+            text.lines().last().unwrap().to_string()
+        };
+        let with = |exhaustive, horizon_override| MonteCarlo {
+            exhaustive,
+            horizon_override,
+            ..quiet.clone()
+        };
+        assert_eq!(
+            last_line(&with(Some(Timing::Any), None)),
+            "  no run deadlocked: this is evidence, not a proof (use --mode exhaustive for one)"
+        );
+        assert_eq!(
+            last_line(&with(Some(Timing::Exact), Some(60_000_000_000))),
+            "  no run deadlocked: this is evidence, not a proof (--mode exhaustive --timing exact \
+             --set horizon=1m00s gives one for the mean durations)"
+        );
+        assert_eq!(
+            last_line(&with(Some(Timing::Exact), None)),
+            "  no run deadlocked: this is evidence, not a proof (--mode exhaustive --timing exact \
+             gives one for the mean durations)"
+        );
+        assert_eq!(
+            last_line(&quiet),
+            "  no run deadlocked: this is evidence, not a proof"
+        );
+        let stuck = MonteCarlo {
+            horizon: 0,
+            event_limit: 10,
+            exhaustive: Some(Timing::Any),
+            ..quiet.clone()
+        };
+        let text = monte_carlo(&stuck, Path::new("jobs.toml"));
+        assert!(!text.contains("no run deadlocked"), "{text}");
+        assert!(
+            text.ends_with(
+                "  other runs: 0 completed, 0 reached the horizon, 10 hit the event, task or memory limit
+  inconclusive: every run hit a limit before it could end or deadlock (raise --max-events, \
+                 --max-tasks or --max-memory, or give a shorter --horizon)\n"
+            ),
+            "{text}"
         );
     }
 }
