@@ -10,7 +10,8 @@
 //! # Monte Carlo points
 //! Each point is run `runs` times. Run `r` of point `p` uses the seed
 //! `derive_seed(derive_seed(seed, p), r)` (`seed` the scenario's), so any point and run can be
-//! reproduced alone with `qsim run FILE --set PATH=VALUE ... --set seed=S` ([`PointResult::reproduce`]).
+//! reproduced alone with `qsim run FILE --set PATH=VALUE ... --set seed=S`
+//! ([`PointResult::reproduce`]).
 //! Runs are spread over threads (rayon) and gathered in order: the result is the same on any
 //! number of threads. The statistics of a point ([`PointResult`]) pool its runs:
 //! - deadlock: the share of runs that deadlocked, with its 95% Wilson interval, and when;
@@ -188,6 +189,9 @@ pub struct Sweep {
     pub scenario: String,
     /// The paths varied, in order.
     pub paths: Vec<String>,
+    /// The overrides applied to every point before its varied values (`--set`, and a sweep's
+    /// `--horizon` as `horizon=...`).
+    pub sets: Vec<String>,
     /// Every point's validated scenario, with its settings.
     pub points: Vec<(Settings, Scenario)>,
 }
@@ -209,6 +213,7 @@ impl Sweep {
         Ok(Sweep {
             scenario: base.name,
             paths: vary.iter().map(|v| v.path.clone()).collect(),
+            sets: sets.to_vec(),
             points,
         })
     }
@@ -349,10 +354,13 @@ pub struct PointResult {
 }
 
 impl PointResult {
-    /// The `qsim run` arguments that reproduce run `run` of this point of a sweep of `file`
-    /// whose scenario seed is `seed`.
-    pub fn reproduce(&self, file: &str, seed: u64, run: u64) -> String {
+    /// The `qsim run` command that reproduces run `run` of this point of a sweep of `file`
+    /// with the overrides `sets`, whose scenario seed is `seed`.
+    pub fn reproduce(&self, sets: &[String], file: &str, seed: u64, run: u64) -> String {
         let mut out = format!("qsim run {file}");
+        for set in sets {
+            out += &format!(" --set '{set}'");
+        }
         for (p, v) in &self.values {
             out += &format!(" --set '{p}={v}'");
         }

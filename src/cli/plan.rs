@@ -72,15 +72,19 @@ pub struct PlanArgs {
 pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
     let file = args.scenario.file.display().to_string();
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
-    let base = qsim::scenario::parse(&file, &text, &args.scenario.sets)?;
-    if args.horizon.is_none() && base.horizon.is_none() && !base.arrivals_are_finite() {
+    let mut sets = args.scenario.sets.clone();
+    if let Some(h) = args.horizon {
+        sets.push(format!("horizon=\"{h}ns\""));
+    }
+    let base = qsim::scenario::parse(&file, &text, &sets)?;
+    if base.horizon.is_none() && !base.arrivals_are_finite() {
         return Err(Error::Usage(
             "runs of endless arrival streams need a horizon: give --horizon".into(),
         ));
     }
     let settings = Settings {
         runs: args.runs,
-        horizon: args.horizon,
+        horizon: None,
         warmup: args.warmup,
         up_to: args.up_to,
         prove: args.prove.then(|| Budget {
@@ -93,14 +97,7 @@ pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
             max_memory: MemoryLimit::default_for_this_machine(),
         },
     };
-    let answer = plan(
-        &file,
-        &text,
-        &args.scenario.sets,
-        &args.pool,
-        &args.slo,
-        &settings,
-    )?;
+    let answer = plan(&file, &text, &sets, &args.pool, &args.slo, &settings)?;
     print(&match args.format {
         Format::Json => report::json::plan(&answer),
         Format::Text => report::text::plan(&answer),

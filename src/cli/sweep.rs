@@ -104,9 +104,15 @@ pub struct SweepArgs {
 pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     let file = args.scenario.file.display().to_string();
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
-    let sweep = Sweep::new(&file, &text, &args.scenario.sets, &args.vary)?;
-    let seed = qsim::scenario::parse(&file, &text, &args.scenario.sets)?.seed;
-    if !args.explore && args.horizon.is_none() {
+    // A horizon given here is an override like any other, so that the points validate with
+    // it and the reproduce command carries it.
+    let mut sets = args.scenario.sets.clone();
+    if let Some(h) = args.horizon {
+        sets.push(format!("horizon=\"{h}ns\""));
+    }
+    let sweep = Sweep::new(&file, &text, &sets, &args.vary)?;
+    let seed = qsim::scenario::parse(&file, &text, &sets)?.seed;
+    if !args.explore {
         if let Some((point, _)) = sweep
             .points
             .iter()
@@ -132,7 +138,7 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     } else {
         Mode::Runs {
             runs: args.runs,
-            horizon: args.horizon,
+            horizon: None,
             warmup: args.warmup,
             limits: Limits {
                 max_events: args.max_events,

@@ -16,7 +16,10 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
     let explored = results
         .first()
         .is_some_and(|r| matches!(r.outcome, Outcome::Explored(_)));
-    let points: Vec<Value> = results.iter().map(|r| point(r, seed, file)).collect();
+    let points: Vec<Value> = results
+        .iter()
+        .map(|r| point(r, &s.sets, seed, file))
+        .collect();
     let boundary = boundary(s, results).map(|b| {
         json!({
             "path": b.path,
@@ -54,7 +57,7 @@ fn values(point: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
-fn point(r: &PointResult, seed: u64, file: &str) -> Value {
+fn point(r: &PointResult, sets: &[String], seed: u64, file: &str) -> Value {
     let mut out = Map::new();
     out.insert("values".into(), Value::Object(values(&r.values)));
     match &r.outcome {
@@ -110,7 +113,7 @@ fn point(r: &PointResult, seed: u64, file: &str) -> Value {
                 .collect();
             out.insert("queues".into(), Value::Object(queues));
             out.insert("limited".into(), json!(x.limited));
-            out.insert("reproduce".into(), json!(r.reproduce(file, seed, 0)));
+            out.insert("reproduce".into(), json!(r.reproduce(sets, file, seed, 0)));
         }
     }
     Value::Object(out)

@@ -71,7 +71,7 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
     } else if let Some(first) = results.first() {
         out += &format!(
             "reproduce run 0 of the first point: {}\n",
-            first.reproduce(file, seed, 0)
+            first.reproduce(&s.sets, file, seed, 0)
         );
     }
     out
