@@ -86,6 +86,12 @@ impl MemoryLimit {
         }
     }
 
+    /// `--max-memory MB` when given, else the default for this machine.
+    pub fn given_or_default(mb: Option<u64>) -> Option<MemoryLimit> {
+        mb.map(MemoryLimit::megabytes)
+            .or_else(MemoryLimit::default_for_this_machine)
+    }
+
     /// The limit qsim takes when none is given: [`default_budget`], where the system tells.
     pub fn default_for_this_machine() -> Option<MemoryLimit> {
         default_budget().map(|bytes| MemoryLimit {

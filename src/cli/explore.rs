@@ -230,10 +230,7 @@ impl ExploreArgs {
         Budget {
             max_states: self.max_states.unwrap_or(Budget::default().max_states),
             max_time: self.max_time,
-            max_memory: self
-                .max_memory
-                .map(MemoryLimit::megabytes)
-                .or_else(MemoryLimit::default_for_this_machine),
+            max_memory: MemoryLimit::given_or_default(self.max_memory),
             stop: Some(stop),
         }
     }
@@ -497,10 +494,7 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     let limits = Limits {
         max_events: args.max_events.unwrap_or(Limits::default().max_events),
         max_tasks: args.max_tasks.unwrap_or(Limits::default().max_tasks),
-        max_memory: args
-            .max_memory
-            .map(MemoryLimit::megabytes)
-            .or_else(MemoryLimit::default_for_this_machine),
+        max_memory: MemoryLimit::given_or_default(args.max_memory),
     };
     let runs = args.runs.unwrap_or(RUNS);
     let done = AtomicU64::new(0);

@@ -49,10 +49,7 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
-        max_memory: args
-            .max_memory
-            .map(MemoryLimit::megabytes)
-            .or_else(MemoryLimit::default_for_this_machine),
+        max_memory: MemoryLimit::given_or_default(args.max_memory),
     };
     let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
 

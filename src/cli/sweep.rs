@@ -143,10 +143,7 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
             limits: Limits {
                 max_events: args.max_events,
                 max_tasks: args.max_tasks,
-                max_memory: args
-                    .max_memory
-                    .map(MemoryLimit::megabytes)
-                    .or_else(MemoryLimit::default_for_this_machine),
+                max_memory: MemoryLimit::given_or_default(args.max_memory),
             },
         }
     };
