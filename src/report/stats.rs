@@ -149,16 +149,20 @@ impl Observer for Stats {
         }
     }
 
+    #[inline]
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
-        let dt = u128::from(to.saturating_sub(from.max(self.warmup)));
+        let dt = to.saturating_sub(from.max(self.warmup));
         if dt == 0 {
             return;
         }
-        for (p, pool) in self.pools.iter_mut().enumerate() {
-            let (idle, waiting, held) = sim.pool_counts(p);
-            pool.busy += u128::from(held - waiting) * dt;
-            pool.blocked += u128::from(waiting) * dt;
-            pool.idle += u128::from(idle) * dt;
+        // Products of two u64 fit a u128; the sums hold for any run qsim can make.
+        let dt = u128::from(dt);
+        for (pool, (stats, spec)) in self.pools.iter_mut().zip(&sim.scenario().pools).enumerate() {
+            let counts = sim.pool(pool);
+            let held = spec.workers - counts.idle;
+            stats.busy += u128::from(held - counts.waiting) * dt;
+            stats.blocked += u128::from(counts.waiting) * dt;
+            stats.idle += u128::from(counts.idle) * dt;
         }
         for (q, area) in self.queue_area.iter_mut().enumerate() {
             *area += sim.queue(q).len() as u128 * dt;
