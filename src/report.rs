@@ -101,7 +101,8 @@ pub struct Latency {
 
 /// How one pool's worker-time was spent, as shares of workers × elapsed time.
 ///
-/// The three shares add up to 1, or are all 0 when no time elapsed.
+/// The three shares add up to 1, or are all 0 when no time elapsed. `percent` is what the text
+/// report shows: the same shares as whole percentages that add up to exactly 100.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoolReport {
     /// The pool's name.
@@ -114,6 +115,58 @@ pub struct PoolReport {
     pub blocked: f64,
     /// Share of worker-time with no task.
     pub idle: f64,
+    /// The three shares as whole percentages that add up to 100; `None` when no time elapsed.
+    pub percent: Option<Percent>,
+}
+
+/// A pool's shares as whole percentages, rounded so that they add up to 100.
+///
+/// Rounding each share on its own can show 101% in all (55.6%, 38.9% and 5.6% round to 56%,
+/// 39% and 6%). These are rounded by the largest remainder method: each share is rounded down,
+/// then the points still missing go one each to the shares that lost the most, ties to the
+/// first of busy, blocked, idle (56%, 39% and 5%). A share is never moved by a whole point or
+/// more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percent {
+    /// Busy, in whole percent.
+    pub busy: u8,
+    /// Blocked, in whole percent.
+    pub blocked: u8,
+    /// Idle, in whole percent.
+    pub idle: u8,
+}
+
+impl Percent {
+    /// The whole percentages of the three amounts of worker-time `busy`, `blocked` and `idle`
+    /// (exact integers, so that ties are ties); `None` when they add up to 0.
+    pub fn of(busy: u128, blocked: u128, idle: u128) -> Option<Percent> {
+        let [busy, blocked, idle] = largest_remainder([busy, blocked, idle])?;
+        Some(Percent {
+            busy,
+            blocked,
+            idle,
+        })
+    }
+}
+
+/// Whole percentages of `parts` that add up to 100, by the largest remainder method (ties to
+/// the earlier part); `None` when the parts add up to 0.
+fn largest_remainder<const N: usize>(parts: [u128; N]) -> Option<[u8; N]> {
+    let total: u128 = parts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    // Worker-time is at most 2^32 workers × 2^64 ticks, so `100 * part` < 2^103 fits.
+    let mut shown = parts.map(|p| (100 * p / total) as u8);
+    let remainders = parts.map(|p| 100 * p % total);
+    let missing = 100 - shown.iter().map(|&p| u32::from(p)).sum::<u32>();
+    let mut order: Vec<usize> = (0..N).collect();
+    // Stable: among equal remainders the earlier part comes first.
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]));
+    for &i in order.iter().take(missing as usize) {
+        shown[i] += 1;
+    }
+    Some(shown)
 }
 
 /// One queue's length.
@@ -195,6 +248,7 @@ impl Report {
                     busy: share(p.busy),
                     blocked: share(p.blocked),
                     idle: share(p.idle),
+                    percent: Percent::of(p.busy, p.blocked, p.idle),
                 }
             })
             .collect();
@@ -353,11 +407,12 @@ mod tests {
             .collect();
         assert_eq!(counts, [("main_task", 2, 0, 2), ("subtask", 20, 0, 20)]);
         assert!(r.tasks.iter().all(|t| t.latency.is_none()));
-        // No time passed: every share is zero rather than NaN.
+        // No time passed: every share is zero rather than NaN, and none is shown.
         assert_eq!(
             (r.pools[0].busy, r.pools[0].blocked, r.pools[0].idle),
             (0.0, 0.0, 0.0)
         );
+        assert_eq!(r.pools[0].percent, None);
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 20);
         let d = r.deadlock.expect("a deadlock report");
@@ -395,6 +450,9 @@ mod tests {
         assert!((p.busy - 80.0 / 144.0).abs() < 1e-12, "{p:?}");
         assert!((p.blocked - 56.0 / 144.0).abs() < 1e-12, "{p:?}");
         assert!((p.idle - 8.0 / 144.0).abs() < 1e-12, "{p:?}");
+        // Rounded one by one, 55.6%, 38.9% and 5.6% would show 56% + 39% + 6% = 101%.
+        let shown = p.percent.expect("time passed");
+        assert_eq!((shown.busy, shown.blocked, shown.idle), (56, 39, 5));
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 0);
     }
@@ -435,6 +493,66 @@ mod tests {
         assert_eq!(r.outcome, "event_limit");
         assert_eq!(r.events, 7);
         conserved(&r);
+    }
+
+    /// Rounding each share on its own, as the text report used to.
+    fn rounded_one_by_one(parts: [u128; 3]) -> u32 {
+        let total: u128 = parts.iter().sum();
+        parts
+            .iter()
+            .map(|&p| (p as f64 / total as f64 * 100.0).round() as u32)
+            .sum()
+    }
+
+    #[test]
+    fn whole_percentages_add_up_to_100_where_rounding_each_did_not() {
+        // 80, 56 and 8 worker-seconds (the incident with 4 workers): 55.6%, 38.9%, 5.6%.
+        assert_eq!(rounded_one_by_one([80, 56, 8]), 101);
+        // Both busy and idle lose .56 of a point: the tie goes to busy, the first.
+        assert_eq!(largest_remainder([80, 56, 8]), Some([56, 39, 5]));
+        // Thirds: 33.3% each, one by one 99%; the missing point goes to the first.
+        assert_eq!(rounded_one_by_one([1, 1, 1]), 99);
+        assert_eq!(largest_remainder([1, 1, 1]), Some([34, 33, 33]));
+        assert_eq!(largest_remainder([0, 0, 7]), Some([0, 0, 100]));
+        assert_eq!(largest_remainder([0, 0, 0]), None);
+        assert_eq!(
+            Percent::of(1, 2, 997),
+            Some(Percent {
+                busy: 0,
+                blocked: 0,
+                idle: 100
+            })
+        );
+    }
+
+    #[test]
+    fn whole_percentages_always_add_up_to_100_and_stay_within_a_point() {
+        let mut rng = crate::rng::SimRng::new(14);
+        for _ in 0..10_000 {
+            // Small parts make ties and exact halves common; large ones test the arithmetic.
+            let scale = if rng.uniform() < 0.5 { 7.0 } else { 1e30 };
+            let parts = [0; 3].map(|_| (rng.uniform() * scale) as u128);
+            let total: u128 = parts.iter().sum();
+            let Some(shown) = largest_remainder(parts) else {
+                assert_eq!(total, 0);
+                continue;
+            };
+            assert_eq!(
+                shown.iter().map(|&p| u32::from(p)).sum::<u32>(),
+                100,
+                "{parts:?}"
+            );
+            for (&p, &w) in parts.iter().zip(&shown) {
+                // 100 * p / total lies in [w - 1, w + 1), and exactly at w when it is whole.
+                let exact = 100 * p;
+                let w = u128::from(w);
+                assert!(exact < (w + 1) * total, "{parts:?} -> {shown:?}");
+                assert!(exact + total > w * total, "{parts:?} -> {shown:?}");
+                if exact % total == 0 {
+                    assert_eq!(exact / total, w, "{parts:?} -> {shown:?}");
+                }
+            }
+        }
     }
 
     #[test]
