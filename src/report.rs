@@ -31,7 +31,7 @@ pub mod text;
 pub mod trace;
 
 use crate::engine::{Outcome, Simulation, Status};
-use crate::scenario::Tick;
+use crate::scenario::{Step, Tick};
 
 pub use deadlock::DeadlockReport;
 pub use exploration::ExplorationReport;
@@ -253,11 +253,13 @@ impl Report {
             })
             .collect();
 
+        let listed = listed_queues(s);
         let queues = s
             .queues
             .iter()
             .zip(&stats.max_queue)
             .enumerate()
+            .filter(|&(q, _)| listed[q])
             .map(|(q, (queue, &max_length))| QueueReport {
                 name: queue.name.clone(),
                 max_length,
@@ -282,6 +284,37 @@ impl Report {
             deadlock,
         }
     }
+}
+
+/// Which queues the report lists: all but the queue `default` when no task is ever put on it.
+///
+/// `default` exists in every scenario (`queues[0]`), declared or not, and a pool that names no
+/// queues consumes it; a scenario whose tasks all go to queues of their own would otherwise list
+/// it, always empty. A task type is put on its queue when it arrives, is spawned or is a `then`
+/// callback; a type that is only ever called never is.
+fn listed_queues(s: &crate::Scenario) -> Vec<bool> {
+    let mut queued = vec![false; s.tasks.len()];
+    for a in &s.arrivals {
+        queued[a.task] = true;
+    }
+    for t in &s.tasks {
+        for step in &t.steps {
+            match *step {
+                Step::Spawn { task, then, .. } => {
+                    queued[task] = true;
+                    if let Some(then) = then {
+                        queued[then] = true;
+                    }
+                }
+                Step::Work(_) | Step::Wait { .. } => {}
+            }
+        }
+    }
+    let mut listed = vec![true; s.queues.len()];
+    if let Some(default) = listed.first_mut() {
+        *default = s.tasks.iter().zip(&queued).any(|(t, &q)| q && t.queue == 0);
+    }
+    listed
 }
 
 fn latency(t: &stats::TaskStats) -> Option<Latency> {
@@ -374,7 +407,7 @@ mod tests {
     use super::fixtures::fanout;
     use super::*;
     use crate::engine::{simulate, Limits, Model};
-    use crate::scenario::{ArrivalPattern, Duration, OnTimeout, Step, TICKS_PER_SECOND};
+    use crate::scenario::{ArrivalPattern, Duration, OnTimeout, TICKS_PER_SECOND};
 
     fn report_of(scenario: crate::Scenario) -> Report {
         let model = Model::new(scenario);
@@ -475,6 +508,50 @@ mod tests {
         let p = &r.pools[0];
         assert!((p.busy + p.blocked + p.idle - 1.0).abs() < 1e-12, "{p:?}");
         assert!(p.blocked > 0.0 && p.busy > 0.0);
+    }
+
+    #[test]
+    fn lists_the_default_queue_only_when_some_task_is_put_on_it() {
+        let names =
+            |r: &Report| -> Vec<String> { r.queues.iter().map(|q| q.name.clone()).collect() };
+        assert_eq!(names(&report_of(fanout(4))), ["default"]);
+
+        // Every task on a queue of its own, which the pool consumes after `default`; a third
+        // type on `default` is only ever called (its steps inlined), so it is never queued.
+        let mut s = fanout(4);
+        s.queues.push(crate::scenario::Queue {
+            name: "work".into(),
+            discipline: crate::scenario::Discipline::Fifo,
+            consumers: vec![0],
+        });
+        s.pools[0].queues.push(1);
+        for t in &mut s.tasks {
+            t.queue = 1;
+        }
+        let mut helper = s.tasks[1].clone();
+        helper.name = "helper".into();
+        helper.queue = 0;
+        s.tasks.push(helper);
+        let r = report_of(s.clone());
+        assert_eq!(r.outcome, "completed");
+        assert_eq!(names(&r), ["work"]);
+        assert_eq!(r.queues[0].max_length, 20);
+
+        // Once something spawns the helper, `default` is used and listed, first.
+        s.tasks[1].steps.push(Step::Spawn {
+            task: 2,
+            count: 1,
+            then: None,
+        });
+        assert_eq!(names(&report_of(s.clone())), ["default", "work"]);
+        // A callback counts as put on its queue too.
+        s.tasks[1].steps.pop();
+        s.tasks[0].steps[0] = Step::Spawn {
+            task: 1,
+            count: 10,
+            then: Some(2),
+        };
+        assert_eq!(names(&report_of(s)), ["default", "work"]);
     }
 
     #[test]
