@@ -27,13 +27,16 @@ impl Location {
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
         let source_line = text[line_start..]
             .lines()
             .next()
             .unwrap_or("")
             .trim_end_matches('\r')
             .to_string();
+        // At most just past the line shown: an offset past a carriage return that ends the
+        // text (where toml expects the newline) points at the end of the line.
+        let column =
+            (before[line_start..].chars().count() + 1).min(source_line.chars().count() + 1);
         Location {
             file: file.to_string(),
             line,
@@ -165,6 +168,17 @@ mod tests {
         let l = Location::from_offset("f.toml", text, 11);
         assert_eq!((l.line, l.column), (2, 6));
         assert_eq!(l.source_line, "bb = \"x\"");
+    }
+
+    #[test]
+    fn a_column_past_a_final_carriage_return_is_the_end_of_the_line() {
+        // Found by the fuzzer: the last newline of a file replaced by a carriage return.
+        let text = "a = 1\nbb = 2\r";
+        let l = Location::from_offset("f.toml", text, text.len());
+        assert_eq!((l.line, l.column), (2, 7));
+        assert_eq!(l.source_line, "bb = 2");
+        let l = Location::from_offset("f.toml", text, 3);
+        assert_eq!((l.line, l.column), (1, 4));
     }
 
     #[test]

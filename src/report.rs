@@ -32,7 +32,7 @@ pub mod text;
 pub mod trace;
 
 use crate::engine::{Outcome, Simulation, Status};
-use crate::scenario::Tick;
+use crate::scenario::{Step, Tick};
 
 pub use deadlock::DeadlockReport;
 pub use exploration::ExplorationReport;
@@ -102,7 +102,8 @@ pub struct Latency {
 
 /// How one pool's worker-time was spent, as shares of workers × elapsed time.
 ///
-/// The three shares add up to 1, or are all 0 when no time elapsed.
+/// The three shares add up to 1, or are all 0 when no time elapsed. `percent` is what the text
+/// report shows: the same shares as whole percentages that add up to exactly 100.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoolReport {
     /// The pool's name.
@@ -115,6 +116,58 @@ pub struct PoolReport {
     pub blocked: f64,
     /// Share of worker-time with no task.
     pub idle: f64,
+    /// The three shares as whole percentages that add up to 100; `None` when no time elapsed.
+    pub percent: Option<Percent>,
+}
+
+/// A pool's shares as whole percentages, rounded so that they add up to 100.
+///
+/// Rounding each share on its own can show 101% in all (55.6%, 38.9% and 5.6% round to 56%,
+/// 39% and 6%). These are rounded by the largest remainder method: each share is rounded down,
+/// then the points still missing go one each to the shares that lost the most, ties to the
+/// first of busy, blocked, idle (56%, 39% and 5%). A share is never moved by a whole point or
+/// more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percent {
+    /// Busy, in whole percent.
+    pub busy: u8,
+    /// Blocked, in whole percent.
+    pub blocked: u8,
+    /// Idle, in whole percent.
+    pub idle: u8,
+}
+
+impl Percent {
+    /// The whole percentages of the three amounts of worker-time `busy`, `blocked` and `idle`
+    /// (exact integers, so that ties are ties); `None` when they add up to 0.
+    pub fn of(busy: u128, blocked: u128, idle: u128) -> Option<Percent> {
+        let [busy, blocked, idle] = largest_remainder([busy, blocked, idle])?;
+        Some(Percent {
+            busy,
+            blocked,
+            idle,
+        })
+    }
+}
+
+/// Whole percentages of `parts` that add up to 100, by the largest remainder method (ties to
+/// the earlier part); `None` when the parts add up to 0.
+fn largest_remainder<const N: usize>(parts: [u128; N]) -> Option<[u8; N]> {
+    let total: u128 = parts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    // Worker-time is at most 2^32 workers × 2^64 ticks, so `100 * part` < 2^103 fits.
+    let mut shown = parts.map(|p| (100 * p / total) as u8);
+    let remainders = parts.map(|p| 100 * p % total);
+    let missing = 100 - shown.iter().map(|&p| u32::from(p)).sum::<u32>();
+    let mut order: Vec<usize> = (0..N).collect();
+    // Stable: among equal remainders the earlier part comes first.
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]));
+    for &i in order.iter().take(missing as usize) {
+        shown[i] += 1;
+    }
+    Some(shown)
 }
 
 /// One queue's length.
@@ -196,15 +249,18 @@ impl Report {
                     busy: share(p.busy),
                     blocked: share(p.blocked),
                     idle: share(p.idle),
+                    percent: Percent::of(p.busy, p.blocked, p.idle),
                 }
             })
             .collect();
 
+        let listed = listed_queues(s);
         let queues = s
             .queues
             .iter()
             .zip(&stats.max_queue)
             .enumerate()
+            .filter(|&(q, _)| listed[q])
             .map(|(q, (queue, &max_length))| QueueReport {
                 name: queue.name.clone(),
                 max_length,
@@ -229,6 +285,37 @@ impl Report {
             deadlock,
         }
     }
+}
+
+/// Which queues the report lists: all but the queue `default` when no task is ever put on it.
+///
+/// `default` exists in every scenario (`queues[0]`), declared or not, and a pool that names no
+/// queues consumes it; a scenario whose tasks all go to queues of their own would otherwise list
+/// it, always empty. A task type is put on its queue when it arrives, is spawned or is a `then`
+/// callback; a type that is only ever called never is.
+fn listed_queues(s: &crate::Scenario) -> Vec<bool> {
+    let mut queued = vec![false; s.tasks.len()];
+    for a in &s.arrivals {
+        queued[a.task] = true;
+    }
+    for t in &s.tasks {
+        for step in &t.steps {
+            match *step {
+                Step::Spawn { task, then, .. } => {
+                    queued[task] = true;
+                    if let Some(then) = then {
+                        queued[then] = true;
+                    }
+                }
+                Step::Work(_) | Step::Wait { .. } => {}
+            }
+        }
+    }
+    let mut listed = vec![true; s.queues.len()];
+    if let Some(default) = listed.first_mut() {
+        *default = s.tasks.iter().zip(&queued).any(|(t, &q)| q && t.queue == 0);
+    }
+    listed
 }
 
 fn latency(t: &stats::TaskStats) -> Option<Latency> {
@@ -321,7 +408,7 @@ mod tests {
     use super::fixtures::fanout;
     use super::*;
     use crate::engine::{simulate, Limits, Model};
-    use crate::scenario::{ArrivalPattern, Duration, OnTimeout, Step, TICKS_PER_SECOND};
+    use crate::scenario::{ArrivalPattern, Duration, OnTimeout, TICKS_PER_SECOND};
 
     fn report_of(scenario: crate::Scenario) -> Report {
         let model = Model::new(scenario);
@@ -354,11 +441,12 @@ mod tests {
             .collect();
         assert_eq!(counts, [("main_task", 2, 0, 2), ("subtask", 20, 0, 20)]);
         assert!(r.tasks.iter().all(|t| t.latency.is_none()));
-        // No time passed: every share is zero rather than NaN.
+        // No time passed: every share is zero rather than NaN, and none is shown.
         assert_eq!(
             (r.pools[0].busy, r.pools[0].blocked, r.pools[0].idle),
             (0.0, 0.0, 0.0)
         );
+        assert_eq!(r.pools[0].percent, None);
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 20);
         let d = r.deadlock.expect("a deadlock report");
@@ -396,6 +484,9 @@ mod tests {
         assert!((p.busy - 80.0 / 144.0).abs() < 1e-12, "{p:?}");
         assert!((p.blocked - 56.0 / 144.0).abs() < 1e-12, "{p:?}");
         assert!((p.idle - 8.0 / 144.0).abs() < 1e-12, "{p:?}");
+        // Rounded one by one, 55.6%, 38.9% and 5.6% would show 56% + 39% + 6% = 101%.
+        let shown = p.percent.expect("time passed");
+        assert_eq!((shown.busy, shown.blocked, shown.idle), (56, 39, 5));
         assert_eq!(r.queues[0].max_length, 20);
         assert_eq!(r.queues[0].queued, 0);
     }
@@ -421,6 +512,50 @@ mod tests {
     }
 
     #[test]
+    fn lists_the_default_queue_only_when_some_task_is_put_on_it() {
+        let names =
+            |r: &Report| -> Vec<String> { r.queues.iter().map(|q| q.name.clone()).collect() };
+        assert_eq!(names(&report_of(fanout(4))), ["default"]);
+
+        // Every task on a queue of its own, which the pool consumes after `default`; a third
+        // type on `default` is only ever called (its steps inlined), so it is never queued.
+        let mut s = fanout(4);
+        s.queues.push(crate::scenario::Queue {
+            name: "work".into(),
+            discipline: crate::scenario::Discipline::Fifo,
+            consumers: vec![0],
+        });
+        s.pools[0].queues.push(1);
+        for t in &mut s.tasks {
+            t.queue = 1;
+        }
+        let mut helper = s.tasks[1].clone();
+        helper.name = "helper".into();
+        helper.queue = 0;
+        s.tasks.push(helper);
+        let r = report_of(s.clone());
+        assert_eq!(r.outcome, "completed");
+        assert_eq!(names(&r), ["work"]);
+        assert_eq!(r.queues[0].max_length, 20);
+
+        // Once something spawns the helper, `default` is used and listed, first.
+        s.tasks[1].steps.push(Step::Spawn {
+            task: 2,
+            count: 1,
+            then: None,
+        });
+        assert_eq!(names(&report_of(s.clone())), ["default", "work"]);
+        // A callback counts as put on its queue too.
+        s.tasks[1].steps.pop();
+        s.tasks[0].steps[0] = Step::Spawn {
+            task: 1,
+            count: 10,
+            then: Some(2),
+        };
+        assert_eq!(names(&report_of(s)), ["default", "work"]);
+    }
+
+    #[test]
     fn event_limit_keeps_counts_conserved() {
         let model = Model::new(fanout(4));
         let mut stats = Stats::new(&model.scenario);
@@ -436,6 +571,66 @@ mod tests {
         assert_eq!(r.outcome, "event_limit");
         assert_eq!(r.events, 7);
         conserved(&r);
+    }
+
+    /// Rounding each share on its own, as the text report used to.
+    fn rounded_one_by_one(parts: [u128; 3]) -> u32 {
+        let total: u128 = parts.iter().sum();
+        parts
+            .iter()
+            .map(|&p| (p as f64 / total as f64 * 100.0).round() as u32)
+            .sum()
+    }
+
+    #[test]
+    fn whole_percentages_add_up_to_100_where_rounding_each_did_not() {
+        // 80, 56 and 8 worker-seconds (the incident with 4 workers): 55.6%, 38.9%, 5.6%.
+        assert_eq!(rounded_one_by_one([80, 56, 8]), 101);
+        // Both busy and idle lose .56 of a point: the tie goes to busy, the first.
+        assert_eq!(largest_remainder([80, 56, 8]), Some([56, 39, 5]));
+        // Thirds: 33.3% each, one by one 99%; the missing point goes to the first.
+        assert_eq!(rounded_one_by_one([1, 1, 1]), 99);
+        assert_eq!(largest_remainder([1, 1, 1]), Some([34, 33, 33]));
+        assert_eq!(largest_remainder([0, 0, 7]), Some([0, 0, 100]));
+        assert_eq!(largest_remainder([0, 0, 0]), None);
+        assert_eq!(
+            Percent::of(1, 2, 997),
+            Some(Percent {
+                busy: 0,
+                blocked: 0,
+                idle: 100
+            })
+        );
+    }
+
+    #[test]
+    fn whole_percentages_always_add_up_to_100_and_stay_within_a_point() {
+        let mut rng = crate::rng::SimRng::new(14);
+        for _ in 0..10_000 {
+            // Small parts make ties and exact halves common; large ones test the arithmetic.
+            let scale = if rng.uniform() < 0.5 { 7.0 } else { 1e30 };
+            let parts = [0; 3].map(|_| (rng.uniform() * scale) as u128);
+            let total: u128 = parts.iter().sum();
+            let Some(shown) = largest_remainder(parts) else {
+                assert_eq!(total, 0);
+                continue;
+            };
+            assert_eq!(
+                shown.iter().map(|&p| u32::from(p)).sum::<u32>(),
+                100,
+                "{parts:?}"
+            );
+            for (&p, &w) in parts.iter().zip(&shown) {
+                // 100 * p / total lies in [w - 1, w + 1), and exactly at w when it is whole.
+                let exact = 100 * p;
+                let w = u128::from(w);
+                assert!(exact < (w + 1) * total, "{parts:?} -> {shown:?}");
+                assert!(exact + total > w * total, "{parts:?} -> {shown:?}");
+                if exact % total == 0 {
+                    assert_eq!(exact / total, w, "{parts:?} -> {shown:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -428,6 +428,31 @@ fn issue_14_the_reproduce_command_of_a_random_exploration_reproduces() {
         .stdout(contains(format!("deadlock at 0s (seed {seed},")));
 }
 
+#[test]
+fn issue_14_fuzz_an_error_at_a_final_carriage_return_points_inside_its_line() {
+    // Found by tests/fuzz.rs: the file's last newline replaced by a carriage return. toml
+    // expects a newline after it, at the end of the text; the column was two past the line.
+    let out = qsim(&["run", "fuzz_final_carriage_return.toml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let line = "steps = [{ work = \"1s\" }]";
+    let column = line.chars().count() + 1;
+    assert_eq!(
+        lines[0],
+        format!(
+            "error: fuzz_final_carriage_return.toml:7:{column}: carriage return must be \
+             followed by newline, expected newline"
+        )
+    );
+    assert_eq!(lines[2], format!("7 | {line}"));
+    // The caret stands just after the line's last character.
+    assert_eq!(lines[3].find('^'), Some("7 | ".len() + line.len()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Standard error closed or full
 

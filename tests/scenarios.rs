@@ -317,3 +317,74 @@ fn nested_fanout_needs_seven_workers() {
     assert_eq!(verdict(6), "deadlock");
     assert_eq!(verdict(7), "deadlock_free");
 }
+
+/// The numbers after `marker` in `text`: `"fix 2 in"` with marker `"fix "` gives 2.
+fn numbers_after(text: &str, marker: &str) -> Vec<u32> {
+    let lower = text.to_lowercase();
+    lower
+        .match_indices(marker)
+        .filter_map(|(i, _)| {
+            let digits: String = lower[i + marker.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn background_references_exist() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/background.md");
+    let background = std::fs::read_to_string(&path).expect("docs/background.md");
+    let sections = numbers_after(&background, "\n## ");
+    let fixes_at = background
+        .find("### The fixes that were weighed")
+        .expect("a list of fixes");
+    let fixes_end = background[fixes_at..]
+        .find("\n### ")
+        .map_or(background.len(), |e| fixes_at + e + 1);
+    let fixes = numbers_after(&background[fixes_at..fixes_end], "\n");
+    // Numbered from 1, in order, so that a number cited names one section or fix.
+    let counted = |n: &[u32]| !n.is_empty() && n.iter().copied().eq(1..=n.len() as u32);
+    assert!(
+        counted(&sections),
+        "sections of docs/background.md: {sections:?}"
+    );
+    assert!(counted(&fixes), "fixes of docs/background.md: {fixes:?}");
+    let mut cited = 0;
+    for path in scenario_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines().take_while(|l| l.starts_with('#')) {
+            let lower = line.to_lowercase();
+            if !lower.contains("background") {
+                continue;
+            }
+            let at = |what: &str| format!("{}: {line:?} cites {what}", path.display());
+            assert!(
+                lower.contains("docs/background.md"),
+                "{}",
+                at("a file other than docs/background.md")
+            );
+            cited += 1;
+            for n in numbers_after(line, "docs/background.md, ") {
+                assert!(sections.contains(&n), "{}", at(&format!("section {n}")));
+            }
+            for n in numbers_after(line, "fix ") {
+                assert!(fixes.contains(&n), "{}", at(&format!("fix {n}")));
+            }
+            // Quoted advice is quoted from the page.
+            for quote in line.split('"').skip(1).step_by(2) {
+                assert!(
+                    background.to_lowercase().contains(&quote.to_lowercase()),
+                    "{}",
+                    at(&format!("{quote:?}, which docs/background.md does not say"))
+                );
+            }
+        }
+    }
+    assert!(
+        cited >= 9,
+        "the scenarios cite docs/background.md {cited} times"
+    );
+}

@@ -85,21 +85,25 @@ pub fn render(report: &Report) -> String {
 
     out.push('\n');
     let mut rows = vec![row(["pools", "workers", "busy", "blocked", "idle"])];
-    // Over a run that lasted no time at all, shares of worker-time mean nothing.
-    let share = |x: f64| {
-        if report.end_time == 0 {
-            "-".to_string()
-        } else {
-            percent(x)
-        }
-    };
     for p in &report.pools {
+        // Over a run that lasted no time at all, shares of worker-time mean nothing.
+        let shares = p.percent.map_or_else(
+            || ["-".to_string(), "-".to_string(), "-".to_string()],
+            |w| {
+                [
+                    percent(w.busy, p.busy),
+                    percent(w.blocked, p.blocked),
+                    percent(w.idle, p.idle),
+                ]
+            },
+        );
+        let [busy, blocked, idle] = shares;
         rows.push(vec![
             p.name.clone(),
             p.workers.to_string(),
-            share(p.busy),
-            share(p.blocked),
-            share(p.idle),
+            busy,
+            blocked,
+            idle,
         ]);
     }
     table(&mut out, &rows);
@@ -163,15 +167,15 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
-/// A share as a whole percentage; a share that is not zero never shows as `0%`.
-fn percent(share: f64) -> String {
-    let p = share * 100.0;
-    if p > 0.0 && p < 0.5 {
+/// A share shown as its whole percentage `whole` (rounded so that a pool's shares add up to
+/// 100); a share that is not zero never shows as `0%`, nor one below 1 as `100%`.
+fn percent(whole: u8, share: f64) -> String {
+    if whole == 0 && share > 0.0 {
         "<1%".into()
-    } else if p < 100.0 && p > 99.5 {
+    } else if whole == 100 && share < 1.0 {
         ">99%".into()
     } else {
-        format!("{p:.0}%")
+        format!("{whole}%")
     }
 }
 
@@ -195,7 +199,7 @@ fn latency(t: Tick) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{PoolReport, QueueReport, TaskReport};
+    use crate::report::{Percent, PoolReport, QueueReport, TaskReport};
 
     fn sample() -> Report {
         Report {
@@ -233,6 +237,7 @@ mod tests {
                 busy: 80.0 / 144.0,
                 blocked: 56.0 / 144.0,
                 idle: 8.0 / 144.0,
+                percent: Percent::of(80, 56, 8),
             }],
             queues: vec![QueueReport {
                 name: "default".into(),
@@ -256,7 +261,7 @@ main_task                      2          2       0           0  20s  36s  36s  
 a_rather_long_task_name        0          0       0           0    -    -    -    -
 
 pools    workers  busy  blocked  idle
-default        4   56%      39%    6%
+default        4   56%      39%    5%
 
 queues   max length  queued at end
 default          20              0
@@ -271,9 +276,10 @@ default          20              0
         assert_eq!(latency(12_000), "12us");
         assert_eq!(latency(17), "17ns");
         assert_eq!(latency(1_500_000_000), "1.5s");
-        assert_eq!(percent(0.0), "0%");
-        assert_eq!(percent(0.001), "<1%");
-        assert_eq!(percent(0.999), ">99%");
-        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0, 0.0), "0%");
+        assert_eq!(percent(0, 0.001), "<1%");
+        assert_eq!(percent(100, 0.999), ">99%");
+        assert_eq!(percent(100, 1.0), "100%");
+        assert_eq!(percent(39, 56.0 / 144.0), "39%");
     }
 }
