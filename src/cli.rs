@@ -26,7 +26,8 @@ use qsim::explore::random::MonteCarlo;
 use qsim::explore::{MinWorkers, Verdict};
 use qsim::output::Output;
 use qsim::report::{self, Report, Trace};
-use qsim::scenario::Warning;
+use qsim::scenario::recorded::touches_arrivals;
+use qsim::scenario::{Recorded, Warning};
 use qsim::{Error, Scenario};
 
 /// qsim: will this task-queue workload deadlock?
@@ -262,14 +263,60 @@ pub struct ScenarioArgs {
     /// itself.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+
+    /// Replay recorded arrivals: a CSV file with a header `time,task` and one row per arrival
+    /// (time as 12.5, "12.5s" or "250ms" from the start of the run; task a task type of the
+    /// scenario), in any order. They replace every [[arrival]] stream of the scenario.
+    #[arg(long, value_name = "FILE.csv")]
+    pub arrivals_from: Option<PathBuf>,
 }
 
 impl ScenarioArgs {
-    /// Reads, overrides and validates the scenario, and prints its warnings on stderr.
+    /// Reads, overrides and validates the scenario, puts the recorded arrivals in place of its
+    /// own (`--arrivals-from`), and prints its warnings on stderr.
     pub(crate) fn load(&self) -> qsim::Result<Scenario> {
         let (scenario, warnings) = qsim::scenario::load_with_warnings(&self.file, &self.sets)?;
         warn(&warnings);
+        let Some(recorded) = self.recorded(&[])? else {
+            return Ok(scenario);
+        };
+        let scenario = recorded.apply(&scenario)?;
+        self.note_arrivals(&recorded);
         Ok(scenario)
+    }
+
+    /// The recorded arrivals of `--arrivals-from`, read. A `--set` or a varied path (`vary`)
+    /// that changes the scenario's arrivals is an error, since it would change nothing.
+    pub(crate) fn recorded(&self, vary: &[String]) -> qsim::Result<Option<Recorded>> {
+        let Some(path) = &self.arrivals_from else {
+            return Ok(None);
+        };
+        let sets = self.sets.iter().map(|s| ("--set", s));
+        let varied = vary.iter().map(|v| ("--vary", v));
+        if let Some((flag, p)) = sets.chain(varied).find(|(_, p)| touches_arrivals(p)) {
+            return Err(Error::Usage(format!(
+                "{flag} {p} changes the scenario's [[arrival]] streams, which --arrivals-from \
+                 replaces: drop one or the other"
+            )));
+        }
+        Recorded::load(path).map(Some)
+    }
+
+    /// Notes on stderr that `recorded` replaced the scenario's arrivals.
+    pub(crate) fn note_arrivals(&self, recorded: &Recorded) {
+        to_stderr(&format!(
+            "note: arrivals replayed from {} ({}), in place of the scenario's [[arrival]] streams",
+            recorded.file,
+            recorded.summary()
+        ));
+    }
+
+    /// The files the command reads: the scenario, and the recorded arrivals if any. Output
+    /// files are never written over them.
+    pub(crate) fn inputs(&self) -> Vec<&Path> {
+        std::iter::once(self.file.as_path())
+            .chain(self.arrivals_from.as_deref())
+            .collect()
     }
 }
 

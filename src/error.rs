@@ -102,7 +102,8 @@ fn located(f: &mut fmt::Formatter<'_>, l: &Location, message: &str) -> fmt::Resu
 /// Everything that can go wrong in qsim's library calls.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The scenario is malformed; the message points into the file.
+    /// An input file is malformed (the scenario, a CSV of recorded arrivals);
+    /// the message points into it.
     #[error("{0}")]
     Scenario(#[from] ScenarioError),
     /// A `--set PATH=VALUE` override does not apply.

@@ -41,7 +41,8 @@ use crate::explore::random::wilson;
 use crate::explore::{decide, Budget, Exploration, Order, Reductions, Timing};
 use crate::report::Stats;
 use crate::rng::{derive_seed, SimRng};
-use crate::scenario::{self, Scenario, Tick, Ties, TICKS_PER_SECOND};
+use crate::scenario::recorded::touches_arrivals;
+use crate::scenario::{self, Recorded, Scenario, Tick, Ties, TICKS_PER_SECOND};
 
 /// One varied path and its values, as `--vary PATH=VALUES` gives them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,6 +193,9 @@ pub struct Sweep {
     /// The overrides applied to every point before its varied values (`--set`, and a sweep's
     /// `--horizon` as `horizon=...`).
     pub sets: Vec<String>,
+    /// The CSV file of recorded arrivals that replace the scenario's at every point, as the
+    /// user named it ([`Sweep::with_arrivals`]).
+    pub arrivals_from: Option<String>,
     /// Every point's validated scenario, with its settings.
     pub points: Vec<(Settings, Scenario)>,
 }
@@ -214,8 +218,31 @@ impl Sweep {
             scenario: base.name,
             paths: vary.iter().map(|v| v.path.clone()).collect(),
             sets: sets.to_vec(),
+            arrivals_from: None,
             points,
         })
+    }
+
+    /// The sweep with `recorded` arrivals in place of the scenario's own at every point (see
+    /// [`Recorded`]). A varied path or an override that changes the scenario's arrivals is an
+    /// error: it would change nothing.
+    pub fn with_arrivals(mut self, recorded: &Recorded) -> Result<Sweep> {
+        if let Some(p) = self
+            .paths
+            .iter()
+            .chain(&self.sets)
+            .find(|p| touches_arrivals(p))
+        {
+            return Err(Error::Usage(format!(
+                "{p} changes the scenario's [[arrival]] streams, which --arrivals-from replaces: \
+                 drop one or the other"
+            )));
+        }
+        for (_, scenario) in &mut self.points {
+            *scenario = recorded.apply(scenario)?;
+        }
+        self.arrivals_from = Some(recorded.file.clone());
+        Ok(self)
     }
 
     /// Runs or decides every point (see [`Mode`]); `progress` hears the number of points done
@@ -354,11 +381,15 @@ pub struct PointResult {
 }
 
 impl PointResult {
-    /// The `qsim run` command that reproduces run `run` of this point of a sweep of `file`
-    /// with the overrides `sets`, whose scenario seed is `seed`.
-    pub fn reproduce(&self, sets: &[String], file: &str, seed: u64, run: u64) -> String {
+    /// The `qsim run` command that reproduces run `run` of this point of the sweep `s` of
+    /// `file`, whose scenario seed is `seed`: its overrides, its recorded arrivals, the
+    /// point's values and the run's seed.
+    pub fn reproduce(&self, s: &Sweep, file: &str, seed: u64, run: u64) -> String {
         let mut out = format!("qsim run {file}");
-        for set in sets {
+        if let Some(csv) = &s.arrivals_from {
+            out += &format!(" --arrivals-from '{csv}'");
+        }
+        for set in &s.sets {
             out += &format!(" --set '{set}'");
         }
         for (p, v) in &self.values {

@@ -110,7 +110,13 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     if let Some(h) = args.horizon {
         sets.push(format!("horizon=\"{h}ns\""));
     }
-    let sweep = Sweep::new(&file, &text, &sets, &args.vary)?;
+    let paths: Vec<String> = args.vary.iter().map(|v| v.path.clone()).collect();
+    let recorded = args.scenario.recorded(&paths)?;
+    let mut sweep = Sweep::new(&file, &text, &sets, &args.vary)?;
+    if let Some(recorded) = &recorded {
+        sweep = sweep.with_arrivals(recorded)?;
+        args.scenario.note_arrivals(recorded);
+    }
     let seed = qsim::scenario::parse(&file, &text, &sets)?.seed;
     if !args.explore {
         if let Some((point, _)) = sweep
