@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod explore;
+pub mod merge;
 pub mod plan;
 pub mod replay;
 pub mod run;
@@ -129,6 +130,15 @@ pub enum Command {
     /// 3 uncertain (--prove found a deadlock or ran out of budget, or runs hit a limit).
     Plan(plan::PlanArgs),
 
+    /// Put the shards of a sweep back together: print what the unsplit `qsim sweep` prints.
+    ///
+    /// The shard files come from `qsim sweep ... --shard I/N --out FILE` (or --shard auto in a
+    /// Slurm array job or a Kubernetes Indexed Job), run anywhere. Every shard must be given
+    /// once, all of one sweep (the same scenario, overrides, values, seed and runs); the table,
+    /// JSON or CSV is then byte for byte the unsplit sweep's, and so is the exit status: 1 when
+    /// some point deadlocked, 3 when some exhaustive point was inconclusive, else 0.
+    Merge(merge::MergeArgs),
+
     /// Validate scenario files without running them, for editors and CI.
     ///
     /// Prints `FILE: ok` for each valid file (nothing with -q), and each invalid file's error
@@ -235,6 +245,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Replay(args) => replay::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Check(args) => check::run(&args),
     };
     match result {

@@ -38,14 +38,18 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::explore::random::wilson;
-use crate::explore::{decide, Budget, Exploration, Order, Reductions, Timing};
+use crate::explore::{decide, Budget, Exploration, Method, Order, Reductions, Timing, Verdict};
 use crate::report::Stats;
 use crate::rng::{derive_seed, SimRng};
 use crate::scenario::recorded::touches_arrivals;
 use crate::scenario::{self, Recorded, Scenario, Tick, Ties, TICKS_PER_SECOND};
 
+pub mod shard;
+
+pub use shard::{merge, Identity, Merged, Shard, ShardFile};
+
 /// One varied path and its values, as `--vary PATH=VALUES` gives them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vary {
     /// The path, as `--set` names it.
     pub path: String,
@@ -196,7 +200,8 @@ pub struct Sweep {
     /// The CSV file of recorded arrivals that replace the scenario's at every point, as the
     /// user named it ([`Sweep::with_arrivals`]).
     pub arrivals_from: Option<String>,
-    /// Every point's validated scenario, with its settings.
+    /// Every point's validated scenario, with its settings. Empty in a sweep put back
+    /// together from its shards ([`shard::merge`]), which is rendered, not run.
     pub points: Vec<(Settings, Scenario)>,
 }
 
@@ -248,10 +253,26 @@ impl Sweep {
     /// Runs or decides every point (see [`Mode`]); `progress` hears the number of points done
     /// (from any thread). The result does not depend on the number of threads.
     pub fn run(&self, mode: &Mode, progress: &(dyn Fn(u64) + Sync)) -> Vec<PointResult> {
+        self.run_shard(mode, Shard::WHOLE, progress)
+    }
+
+    /// Runs or decides the points of one shard (see [`Shard`]), in order; each point's result
+    /// is the one [`Sweep::run`] gives it, since its seeds derive from its index in the whole
+    /// sweep.
+    pub fn run_shard(
+        &self,
+        mode: &Mode,
+        shard: Shard,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Vec<PointResult> {
         let done = AtomicU64::new(0);
-        self.points
-            .par_iter()
+        let mine: Vec<(usize, &(Settings, Scenario))> = self
+            .points
+            .iter()
             .enumerate()
+            .filter(|(index, _)| shard.holds(*index))
+            .collect();
+        mine.into_par_iter()
             .map(|(index, (values, scenario))| {
                 let outcome = match mode {
                     Mode::Runs {
@@ -267,14 +288,14 @@ impl Sweep {
                         *warmup,
                         *limits,
                     )),
-                    Mode::Explore { timing, budget } => Outcome::Explored(decide(
+                    Mode::Explore { timing, budget } => Outcome::Explored(Decided::from(&decide(
                         scenario,
                         *timing,
                         Reductions::ALL,
                         Order::DeadlockFirst,
                         budget,
                         &mut |_| {},
-                    )),
+                    ))),
                 };
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                 PointResult {
@@ -319,7 +340,7 @@ pub fn boundary(s: &Sweep, results: &[PointResult]) -> Option<Boundary> {
         return None;
     }
     // Each shape with the counts tried: (count as a number, as written, its exploration).
-    type Tried<'a> = Vec<(i64, String, &'a Exploration)>;
+    type Tried<'a> = Vec<(i64, String, &'a Decided)>;
     let mut shapes: Vec<(Settings, Tried<'_>)> = Vec::new();
     for r in results {
         let Outcome::Explored(e) = &r.outcome else {
@@ -370,7 +391,7 @@ pub fn describe(point: &[(String, String)]) -> String {
 }
 
 /// What one point of a sweep gave.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointResult {
     /// Each varied path with its value at this point.
     pub values: Settings,
@@ -406,16 +427,93 @@ pub fn run_seed(seed: u64, point: u64, run: u64) -> u64 {
 }
 
 /// A point's result.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Monte Carlo statistics.
     Runs(Runs),
     /// An exhaustive verdict.
-    Explored(Exploration),
+    Explored(Decided),
+}
+
+/// What a sweep keeps of a point's exhaustive search: what its renderers show, and what a
+/// shard file can carry (see [`shard`]); the schedule of a deadlock is `qsim explore`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Decided {
+    /// The verdict.
+    pub verdict: PointVerdict,
+    /// Distinct states visited.
+    pub states: u64,
+    /// What decided it.
+    pub method: PointMethod,
+}
+
+impl From<&Exploration> for Decided {
+    fn from(e: &Exploration) -> Decided {
+        Decided {
+            verdict: match e.verdict {
+                Verdict::Deadlock { .. } => PointVerdict::Deadlock,
+                Verdict::DeadlockFree => PointVerdict::DeadlockFree,
+                Verdict::Inconclusive { .. } => PointVerdict::Inconclusive,
+            },
+            states: e.states,
+            method: match e.method {
+                Method::Counting(_) => PointMethod::Counting,
+                Method::BreadthFirst => PointMethod::BreadthFirst,
+                Method::DepthFirst => PointMethod::DepthFirst,
+            },
+        }
+    }
+}
+
+/// A point's verdict (see [`Verdict`]), without its schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointVerdict {
+    /// Some timing deadlocks.
+    Deadlock,
+    /// No timing deadlocks.
+    DeadlockFree,
+    /// A budget ran out first.
+    Inconclusive,
+}
+
+impl PointVerdict {
+    /// `deadlock`, `deadlock_free` or `inconclusive`, as [`Verdict::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            PointVerdict::Deadlock => "deadlock",
+            PointVerdict::DeadlockFree => "deadlock_free",
+            PointVerdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// What decided a point's verdict (see [`Method`]), without the counting argument's proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointMethod {
+    /// The counting argument.
+    Counting,
+    /// The breadth-first search.
+    BreadthFirst,
+    /// The depth-first search toward deadlocks.
+    DepthFirst,
+}
+
+impl PointMethod {
+    /// `counting`, `breadth_first` or `depth_first`, as [`Method::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            PointMethod::Counting => "counting",
+            PointMethod::BreadthFirst => "breadth_first",
+            PointMethod::DepthFirst => "depth_first",
+        }
+    }
 }
 
 /// An estimate with its 95% interval.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// The estimate.
     pub value: f64,
@@ -452,7 +550,7 @@ impl Estimate {
 }
 
 /// The latency of one task type at a point, in seconds.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Latency {
     /// Tasks of this type that finished (after the warmup), over all runs.
     pub finished: u64,
@@ -469,7 +567,7 @@ pub struct Latency {
 }
 
 /// Worker time of one pool at a point, as shares of the observed worker time.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Utilisation {
     /// Running a task that is not waiting.
     pub busy: f64,
@@ -480,7 +578,7 @@ pub struct Utilisation {
 }
 
 /// One queue at a point.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueueLength {
     /// Time-average length over the observed time of every run.
     pub mean: f64,
@@ -489,7 +587,7 @@ pub struct QueueLength {
 }
 
 /// The pooled statistics of a point's runs; see the module docs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Runs {
     /// Runs made.
     pub runs: u64,
