@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod explore;
+pub mod merge;
 pub mod plan;
 pub mod replay;
 pub mod run;
@@ -26,7 +27,8 @@ use qsim::explore::random::MonteCarlo;
 use qsim::explore::{MinWorkers, Verdict};
 use qsim::output::Output;
 use qsim::report::{self, Report, Trace};
-use qsim::scenario::Warning;
+use qsim::scenario::recorded::touches_arrivals;
+use qsim::scenario::{Recorded, Warning};
 use qsim::{Error, Scenario};
 
 /// qsim: will this task-queue workload deadlock?
@@ -127,6 +129,15 @@ pub enum Command {
     /// every count tried. Exit 0 met, 1 not met within --up-to (with the reason), 2 bad input,
     /// 3 uncertain (--prove found a deadlock or ran out of budget, or runs hit a limit).
     Plan(plan::PlanArgs),
+
+    /// Put the shards of a sweep back together: print what the unsplit `qsim sweep` prints.
+    ///
+    /// The shard files come from `qsim sweep ... --shard I/N --out FILE` (or --shard auto in a
+    /// Slurm array job or a Kubernetes Indexed Job), run anywhere. Every shard must be given
+    /// once, all of one sweep (the same scenario, overrides, values, seed and runs); the table,
+    /// JSON or CSV is then byte for byte the unsplit sweep's, and so is the exit status: 1 when
+    /// some point deadlocked, 3 when some exhaustive point was inconclusive, else 0.
+    Merge(merge::MergeArgs),
 
     /// Validate scenario files without running them, for editors and CI.
     ///
@@ -234,6 +245,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Replay(args) => replay::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Check(args) => check::run(&args),
     };
     match result {
@@ -262,14 +274,60 @@ pub struct ScenarioArgs {
     /// itself.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+
+    /// Replay recorded arrivals: a CSV file with a header `time,task` and one row per arrival
+    /// (time as 12.5, "12.5s" or "250ms" from the start of the run; task a task type of the
+    /// scenario), in any order. They replace every [[arrival]] stream of the scenario.
+    #[arg(long, value_name = "FILE.csv")]
+    pub arrivals_from: Option<PathBuf>,
 }
 
 impl ScenarioArgs {
-    /// Reads, overrides and validates the scenario, and prints its warnings on stderr.
+    /// Reads, overrides and validates the scenario, puts the recorded arrivals in place of its
+    /// own (`--arrivals-from`), and prints its warnings on stderr.
     pub(crate) fn load(&self) -> qsim::Result<Scenario> {
         let (scenario, warnings) = qsim::scenario::load_with_warnings(&self.file, &self.sets)?;
         warn(&warnings);
+        let Some(recorded) = self.recorded(&[])? else {
+            return Ok(scenario);
+        };
+        let scenario = recorded.apply(&scenario)?;
+        self.note_arrivals(&recorded);
         Ok(scenario)
+    }
+
+    /// The recorded arrivals of `--arrivals-from`, read. A `--set` or a varied path (`vary`)
+    /// that changes the scenario's arrivals is an error, since it would change nothing.
+    pub(crate) fn recorded(&self, vary: &[String]) -> qsim::Result<Option<Recorded>> {
+        let Some(path) = &self.arrivals_from else {
+            return Ok(None);
+        };
+        let sets = self.sets.iter().map(|s| ("--set", s));
+        let varied = vary.iter().map(|v| ("--vary", v));
+        if let Some((flag, p)) = sets.chain(varied).find(|(_, p)| touches_arrivals(p)) {
+            return Err(Error::Usage(format!(
+                "{flag} {p} changes the scenario's [[arrival]] streams, which --arrivals-from \
+                 replaces: drop one or the other"
+            )));
+        }
+        Recorded::load(path).map(Some)
+    }
+
+    /// Notes on stderr that `recorded` replaced the scenario's arrivals.
+    pub(crate) fn note_arrivals(&self, recorded: &Recorded) {
+        to_stderr(&format!(
+            "note: arrivals replayed from {} ({}), in place of the scenario's [[arrival]] streams",
+            recorded.file,
+            recorded.summary()
+        ));
+    }
+
+    /// The files the command reads: the scenario, and the recorded arrivals if any. Output
+    /// files are never written over them.
+    pub(crate) fn inputs(&self) -> Vec<&Path> {
+        std::iter::once(self.file.as_path())
+            .chain(self.arrivals_from.as_deref())
+            .collect()
     }
 }
 

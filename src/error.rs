@@ -105,7 +105,8 @@ fn located(f: &mut fmt::Formatter<'_>, l: &Location, message: &str) -> fmt::Resu
 /// Everything that can go wrong in qsim's library calls.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The scenario is malformed; the message points into the file.
+    /// An input file is malformed (the scenario, a CSV of recorded arrivals, a shard file);
+    /// the message points into it.
     #[error("{0}")]
     Scenario(#[from] ScenarioError),
     /// A `--set PATH=VALUE` override does not apply.
@@ -120,6 +121,15 @@ pub enum Error {
     #[error("schedule {path}: {message}")]
     Schedule {
         /// The schedule file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A shard file of a sweep that cannot be merged (`qsim merge`): of another sweep, given
+    /// twice, missing a point...
+    #[error("{path}: {message}")]
+    Shard {
+        /// The shard file.
         path: String,
         /// What is wrong with it.
         message: String,

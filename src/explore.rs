@@ -158,8 +158,8 @@ impl Schedule {
         }
         Err(format!(
             "found on another scenario: {} with fingerprint {}, while {} as loaded here (with \
-             its --set overrides) has {found}; replay it with the scenario file and --set \
-             overrides it was explored with",
+             its --set overrides) has {found}; replay it with the scenario file, --set \
+             overrides and --arrivals-from it was explored with",
             step::quoted(&self.scenario),
             step::escaped(recorded),
             step::quoted(&explored.name),

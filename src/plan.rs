@@ -211,6 +211,8 @@ pub struct Settings {
     pub prove: Option<Budget>,
     /// Limits on each run.
     pub limits: crate::engine::Limits,
+    /// Recorded arrivals that replace the scenario's at every count (`--arrivals-from`).
+    pub arrivals: Option<crate::scenario::Recorded>,
 }
 
 /// Finds the smallest worker count of `pool` meeting every objective; see the module docs.
@@ -222,7 +224,10 @@ pub fn plan(
     slos: &[Slo],
     settings: &Settings,
 ) -> Result<Plan> {
-    let base = crate::scenario::parse(file, text, sets)?;
+    let mut base = crate::scenario::parse(file, text, sets)?;
+    if let Some(recorded) = &settings.arrivals {
+        base = recorded.apply(&base)?;
+    }
     let pools: Vec<String> = base.pools.iter().map(|p| p.name.clone()).collect();
     if !pools.iter().any(|p| p == pool) {
         return Err(Error::Usage(format!(
@@ -250,7 +255,10 @@ pub fn plan(
             path: path.clone(),
             values: vec![workers.to_string()],
         };
-        let sweep = Sweep::new(file, text, sets, &[vary])?;
+        let mut sweep = Sweep::new(file, text, sets, &[vary])?;
+        if let Some(recorded) = &settings.arrivals {
+            sweep = sweep.with_arrivals(recorded)?;
+        }
         let result = sweep.run(&mode, &|_| {}).remove(0);
         let Outcome::Runs(runs) = result.outcome else {
             unreachable!("a Monte Carlo sweep gives runs");
@@ -301,7 +309,10 @@ pub fn plan(
         (Some(budget), Some(w)) => {
             let mut all = sets.to_vec();
             all.push(format!("{path}={w}"));
-            let scenario = crate::scenario::parse(file, text, &all)?;
+            let mut scenario = crate::scenario::parse(file, text, &all)?;
+            if let Some(recorded) = &settings.arrivals {
+                scenario = recorded.apply(&scenario)?;
+            }
             Some(decide(
                 &scenario,
                 Timing::Any,

@@ -11,6 +11,7 @@
 
 pub mod duration;
 pub mod file;
+pub mod recorded;
 pub mod set;
 pub mod step;
 pub mod validate;
@@ -18,6 +19,7 @@ pub mod validate;
 use crate::rng::SimRng;
 
 pub use crate::error::Warning;
+pub use recorded::{arrivals_from_csv, Recorded};
 pub use step::{OnTimeout, Step, StepKind};
 pub use validate::{load, load_with_warnings, parse, parse_with_warnings};
 

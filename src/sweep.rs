@@ -38,13 +38,18 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::explore::random::wilson;
-use crate::explore::{decide, Budget, Exploration, Order, Reductions, Timing};
+use crate::explore::{decide, Budget, Exploration, Method, Order, Reductions, Timing, Verdict};
 use crate::report::Stats;
 use crate::rng::{derive_seed, SimRng};
-use crate::scenario::{self, Scenario, Tick, Ties, TICKS_PER_SECOND};
+use crate::scenario::recorded::touches_arrivals;
+use crate::scenario::{self, Recorded, Scenario, Tick, Ties, TICKS_PER_SECOND};
+
+pub mod shard;
+
+pub use shard::{merge, Identity, Merged, Shard, ShardFile};
 
 /// One varied path and its values, as `--vary PATH=VALUES` gives them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vary {
     /// The path, as `--set` names it.
     pub path: String,
@@ -192,7 +197,11 @@ pub struct Sweep {
     /// The overrides applied to every point before its varied values (`--set`, and a sweep's
     /// `--horizon` as `horizon=...`).
     pub sets: Vec<String>,
-    /// Every point's validated scenario, with its settings.
+    /// The CSV file of recorded arrivals that replace the scenario's at every point, as the
+    /// user named it ([`Sweep::with_arrivals`]).
+    pub arrivals_from: Option<String>,
+    /// Every point's validated scenario, with its settings. Empty in a sweep put back
+    /// together from its shards ([`shard::merge`]), which is rendered, not run.
     pub points: Vec<(Settings, Scenario)>,
 }
 
@@ -214,17 +223,56 @@ impl Sweep {
             scenario: base.name,
             paths: vary.iter().map(|v| v.path.clone()).collect(),
             sets: sets.to_vec(),
+            arrivals_from: None,
             points,
         })
+    }
+
+    /// The sweep with `recorded` arrivals in place of the scenario's own at every point (see
+    /// [`Recorded`]). A varied path or an override that changes the scenario's arrivals is an
+    /// error: it would change nothing.
+    pub fn with_arrivals(mut self, recorded: &Recorded) -> Result<Sweep> {
+        if let Some(p) = self
+            .paths
+            .iter()
+            .chain(&self.sets)
+            .find(|p| touches_arrivals(p))
+        {
+            return Err(Error::Usage(format!(
+                "{p} changes the scenario's [[arrival]] streams, which --arrivals-from replaces: \
+                 drop one or the other"
+            )));
+        }
+        for (_, scenario) in &mut self.points {
+            *scenario = recorded.apply(scenario)?;
+        }
+        self.arrivals_from = Some(recorded.file.clone());
+        Ok(self)
     }
 
     /// Runs or decides every point (see [`Mode`]); `progress` hears the number of points done
     /// (from any thread). The result does not depend on the number of threads.
     pub fn run(&self, mode: &Mode, progress: &(dyn Fn(u64) + Sync)) -> Vec<PointResult> {
+        self.run_shard(mode, Shard::WHOLE, progress)
+    }
+
+    /// Runs or decides the points of one shard (see [`Shard`]), in order; each point's result
+    /// is the one [`Sweep::run`] gives it, since its seeds derive from its index in the whole
+    /// sweep.
+    pub fn run_shard(
+        &self,
+        mode: &Mode,
+        shard: Shard,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Vec<PointResult> {
         let done = AtomicU64::new(0);
-        self.points
-            .par_iter()
+        let mine: Vec<(usize, &(Settings, Scenario))> = self
+            .points
+            .iter()
             .enumerate()
+            .filter(|(index, _)| shard.holds(*index))
+            .collect();
+        mine.into_par_iter()
             .map(|(index, (values, scenario))| {
                 let outcome = match mode {
                     Mode::Runs {
@@ -240,14 +288,14 @@ impl Sweep {
                         *warmup,
                         *limits,
                     )),
-                    Mode::Explore { timing, budget } => Outcome::Explored(decide(
+                    Mode::Explore { timing, budget } => Outcome::Explored(Decided::from(&decide(
                         scenario,
                         *timing,
                         Reductions::ALL,
                         Order::DeadlockFirst,
                         budget,
                         &mut |_| {},
-                    )),
+                    ))),
                 };
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                 PointResult {
@@ -292,7 +340,7 @@ pub fn boundary(s: &Sweep, results: &[PointResult]) -> Option<Boundary> {
         return None;
     }
     // Each shape with the counts tried: (count as a number, as written, its exploration).
-    type Tried<'a> = Vec<(i64, String, &'a Exploration)>;
+    type Tried<'a> = Vec<(i64, String, &'a Decided)>;
     let mut shapes: Vec<(Settings, Tried<'_>)> = Vec::new();
     for r in results {
         let Outcome::Explored(e) = &r.outcome else {
@@ -343,7 +391,7 @@ pub fn describe(point: &[(String, String)]) -> String {
 }
 
 /// What one point of a sweep gave.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointResult {
     /// Each varied path with its value at this point.
     pub values: Settings,
@@ -354,11 +402,15 @@ pub struct PointResult {
 }
 
 impl PointResult {
-    /// The `qsim run` command that reproduces run `run` of this point of a sweep of `file`
-    /// with the overrides `sets`, whose scenario seed is `seed`.
-    pub fn reproduce(&self, sets: &[String], file: &str, seed: u64, run: u64) -> String {
+    /// The `qsim run` command that reproduces run `run` of this point of the sweep `s` of
+    /// `file`, whose scenario seed is `seed`: its overrides, its recorded arrivals, the
+    /// point's values and the run's seed.
+    pub fn reproduce(&self, s: &Sweep, file: &str, seed: u64, run: u64) -> String {
         let mut out = format!("qsim run {file}");
-        for set in sets {
+        if let Some(csv) = &s.arrivals_from {
+            out += &format!(" --arrivals-from '{csv}'");
+        }
+        for set in &s.sets {
             out += &format!(" --set '{set}'");
         }
         for (p, v) in &self.values {
@@ -375,16 +427,93 @@ pub fn run_seed(seed: u64, point: u64, run: u64) -> u64 {
 }
 
 /// A point's result.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Monte Carlo statistics.
     Runs(Runs),
     /// An exhaustive verdict.
-    Explored(Exploration),
+    Explored(Decided),
+}
+
+/// What a sweep keeps of a point's exhaustive search: what its renderers show, and what a
+/// shard file can carry (see [`shard`]); the schedule of a deadlock is `qsim explore`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Decided {
+    /// The verdict.
+    pub verdict: PointVerdict,
+    /// Distinct states visited.
+    pub states: u64,
+    /// What decided it.
+    pub method: PointMethod,
+}
+
+impl From<&Exploration> for Decided {
+    fn from(e: &Exploration) -> Decided {
+        Decided {
+            verdict: match e.verdict {
+                Verdict::Deadlock { .. } => PointVerdict::Deadlock,
+                Verdict::DeadlockFree => PointVerdict::DeadlockFree,
+                Verdict::Inconclusive { .. } => PointVerdict::Inconclusive,
+            },
+            states: e.states,
+            method: match e.method {
+                Method::Counting(_) => PointMethod::Counting,
+                Method::BreadthFirst => PointMethod::BreadthFirst,
+                Method::DepthFirst => PointMethod::DepthFirst,
+            },
+        }
+    }
+}
+
+/// A point's verdict (see [`Verdict`]), without its schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointVerdict {
+    /// Some timing deadlocks.
+    Deadlock,
+    /// No timing deadlocks.
+    DeadlockFree,
+    /// A budget ran out first.
+    Inconclusive,
+}
+
+impl PointVerdict {
+    /// `deadlock`, `deadlock_free` or `inconclusive`, as [`Verdict::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            PointVerdict::Deadlock => "deadlock",
+            PointVerdict::DeadlockFree => "deadlock_free",
+            PointVerdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// What decided a point's verdict (see [`Method`]), without the counting argument's proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointMethod {
+    /// The counting argument.
+    Counting,
+    /// The breadth-first search.
+    BreadthFirst,
+    /// The depth-first search toward deadlocks.
+    DepthFirst,
+}
+
+impl PointMethod {
+    /// `counting`, `breadth_first` or `depth_first`, as [`Method::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            PointMethod::Counting => "counting",
+            PointMethod::BreadthFirst => "breadth_first",
+            PointMethod::DepthFirst => "depth_first",
+        }
+    }
 }
 
 /// An estimate with its 95% interval.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// The estimate.
     pub value: f64,
@@ -421,7 +550,7 @@ impl Estimate {
 }
 
 /// The latency of one task type at a point, in seconds.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Latency {
     /// Tasks of this type that finished (after the warmup), over all runs.
     pub finished: u64,
@@ -438,7 +567,7 @@ pub struct Latency {
 }
 
 /// Worker time of one pool at a point, as shares of the observed worker time.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Utilisation {
     /// Running a task that is not waiting.
     pub busy: f64,
@@ -449,7 +578,7 @@ pub struct Utilisation {
 }
 
 /// One queue at a point.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueueLength {
     /// Time-average length over the observed time of every run.
     pub mean: f64,
@@ -458,7 +587,7 @@ pub struct QueueLength {
 }
 
 /// The pooled statistics of a point's runs; see the module docs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Runs {
     /// Runs made.
     pub runs: u64,

@@ -123,6 +123,7 @@ fn plan_on_mmc_gives_the_erlang_c_count() {
         up_to: 64,
         prove: None,
         limits: Limits::default(),
+        arrivals: None,
     };
     let plan = qsim::plan::plan("mmc.toml", &toml, &[], "default", &[slo], &settings).unwrap();
     assert_eq!(

@@ -454,7 +454,7 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
         (Verdict::Deadlock { schedule, .. }, Some(path)) => {
             let json =
                 serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
-            write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
+            write_atomically(path, &args.scenario.inputs(), json.as_bytes())?;
         }
         (Verdict::DeadlockFree | Verdict::Inconclusive { .. }, Some(path)) => to_stderr(&format!(
             "note: no deadlock found, so no schedule was written to {} (a file already there \

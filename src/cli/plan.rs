@@ -76,7 +76,12 @@ pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
     if let Some(h) = args.horizon {
         sets.push(format!("horizon=\"{h}ns\""));
     }
-    let base = qsim::scenario::parse(&file, &text, &sets)?;
+    let recorded = args.scenario.recorded(&[])?;
+    let mut base = qsim::scenario::parse(&file, &text, &sets)?;
+    if let Some(recorded) = &recorded {
+        base = recorded.apply(&base)?;
+        args.scenario.note_arrivals(recorded);
+    }
     if base.horizon.is_none() && !base.arrivals_are_finite() {
         return Err(Error::Usage(
             "runs of endless arrival streams need a horizon: give --horizon".into(),
@@ -96,6 +101,7 @@ pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
             max_tasks: 1_000_000,
             max_memory: MemoryLimit::default_for_this_machine(),
         },
+        arrivals: recorded,
     };
     let answer = plan(&file, &text, &sets, &args.pool, &args.slo, &settings)?;
     print(&match args.format {

@@ -80,7 +80,8 @@ pub fn run(args: &ReplayArgs) -> qsim::Result<ExitStatus> {
     let told = story::tell(&model, &schedule.steps).map_err(schedule_error)?;
 
     let mut stats = Stats::new(&model.scenario);
-    let inputs = [args.scenario.file.as_path(), args.schedule.as_path()];
+    let mut inputs = args.scenario.inputs();
+    inputs.push(args.schedule.as_path());
     let mut trace = args.output.open_trace(&inputs)?;
     let mut sim = Simulation::new(&model);
     let mut chooser = Replay::new(schedule.steps.clone());

@@ -44,7 +44,7 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let model = Model::new(args.scenario.load()?);
     let mut stats = Stats::new(&model.scenario);
-    let inputs = [args.scenario.file.as_path()];
+    let inputs = args.scenario.inputs();
     let mut trace = args.output.open_trace(&inputs)?;
     let limits = Limits {
         max_events: args.max_events,

@@ -4,8 +4,12 @@
 //! decides every point in parallel with a progress bar on a terminal, and prints the table,
 //! JSON or CSV. Exit 0 when every point ran, 1 when some point deadlocked (a run, or under
 //! some timing with `--explore`), 3 when some exhaustive point was inconclusive.
+//!
+//! With `--shard I/N` (or `auto`) it runs one slice of the points and writes a shard file
+//! (`--out`) for `qsim merge` instead, and exits 0 once the file is written.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -15,11 +19,11 @@ use qsim::explore::{Budget, Timing};
 use qsim::memory::MemoryLimit;
 use qsim::report;
 use qsim::scenario::duration::parse_duration;
-use qsim::sweep::{Mode, Outcome, PointResult, Sweep, Vary};
+use qsim::sweep::{Identity, Mode, Outcome, PointResult, Shard, ShardFile, Sweep, Vary};
 use qsim::Error;
 
 use super::explore::TimingArg;
-use super::{print, ExitStatus, ScenarioArgs};
+use super::{print, to_stderr, write_atomically, ExitStatus, ScenarioArgs};
 
 /// How to print a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,6 +102,60 @@ pub struct SweepArgs {
     /// No progress bar on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Run one slice of the points and write its results to --out, for `qsim merge`: I/N is
+    /// shard I (from 0) of N, the points whose index P (in sweep order, from 0) has P % N = I;
+    /// `auto` reads I and N from a Slurm array job (SLURM_ARRAY_TASK_ID,
+    /// SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with
+    /// --shards N). Exit 0 once the file is written: the sweep's own exit status is merge's.
+    #[arg(long, value_name = "I/N|auto", value_parser = ShardArg::parse, requires = "out", conflicts_with = "format")]
+    pub shard: Option<ShardArg>,
+
+    /// With --shard: how many shards, for --shard auto in a Kubernetes Indexed Job (the Job's
+    /// completions; else the QSIM_SHARDS environment variable).
+    #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub shards: Option<u64>,
+
+    /// With --shard: the file the shard's results go to (JSON), written whole or not at all.
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--shard`: a given slice, or one read from the batch scheduler's environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `I/N`.
+    Given(Shard),
+    /// `auto`.
+    Auto,
+}
+
+impl ShardArg {
+    fn parse(text: &str) -> Result<ShardArg, String> {
+        if text.trim() == "auto" {
+            Ok(ShardArg::Auto)
+        } else {
+            Shard::parse(text).map(ShardArg::Given)
+        }
+    }
+
+    /// The shard this process runs, with a note on stderr when read from the environment.
+    fn resolve(self, shards: Option<u64>) -> qsim::Result<Shard> {
+        match self {
+            ShardArg::Given(shard) => match shards {
+                Some(n) if n != u64::from(shard.count) => Err(Error::Usage(format!(
+                    "--shards {n} disagrees with --shard {shard}"
+                ))),
+                _ => Ok(shard),
+            },
+            ShardArg::Auto => {
+                let (shard, from) = Shard::from_env(|name| std::env::var(name).ok(), shards)
+                    .map_err(Error::Usage)?;
+                to_stderr(&format!("note: this is shard {shard} (from {from})"));
+                Ok(shard)
+            }
+        }
+    }
 }
 
 /// Runs `qsim sweep`.
@@ -110,7 +168,19 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     if let Some(h) = args.horizon {
         sets.push(format!("horizon=\"{h}ns\""));
     }
-    let sweep = Sweep::new(&file, &text, &sets, &args.vary)?;
+    let paths: Vec<String> = args.vary.iter().map(|v| v.path.clone()).collect();
+    let recorded = args.scenario.recorded(&paths)?;
+    let shard = args.shard.map(|s| s.resolve(args.shards)).transpose()?;
+    let inputs = args.scenario.inputs();
+    if let Some(out) = &args.out {
+        // Refused before the runs rather than after them.
+        qsim::output::check(out, &inputs)?;
+    }
+    let mut sweep = Sweep::new(&file, &text, &sets, &args.vary)?;
+    if let Some(recorded) = &recorded {
+        sweep = sweep.with_arrivals(recorded)?;
+        args.scenario.note_arrivals(recorded);
+    }
     let seed = qsim::scenario::parse(&file, &text, &sets)?.seed;
     if !args.explore {
         if let Some((point, _)) = sweep
@@ -147,8 +217,10 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
             },
         }
     };
-    let bar = progress_bar(args.quiet, sweep.points.len() as u64);
-    let results = sweep.run(&mode, &|done| {
+    let slice = shard.unwrap_or(Shard::WHOLE);
+    let held = (0..sweep.points.len()).filter(|&p| slice.holds(p)).count();
+    let bar = progress_bar(args.quiet, held as u64);
+    let results = sweep.run_shard(&mode, slice, &|done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
@@ -156,16 +228,47 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    print(&match args.format {
-        SweepFormat::Table => report::text::sweep(&sweep, &results, args.runs, seed, &file),
-        SweepFormat::Json => report::json::sweep(&sweep, &results, args.runs, seed, &file),
-        SweepFormat::Csv => report::csv::sweep(&sweep, &results),
-    })?;
+    if let (Some(shard), Some(out)) = (shard, &args.out) {
+        let identity = Identity::new(&sweep, &args.vary, &mode, &file, seed, args.runs);
+        let json = ShardFile::new(identity, shard, results).to_json();
+        write_atomically(out, &inputs, json.as_bytes())?;
+        to_stderr(&format!(
+            "note: wrote shard {shard} ({held} of {} points) to {}; put the shards together \
+             with `qsim merge`",
+            sweep.points.len(),
+            out.display()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    print(&render(
+        args.format,
+        &sweep,
+        &results,
+        args.runs,
+        seed,
+        &file,
+    ))?;
     Ok(status(&results))
 }
 
+/// The sweep's results in `format` (shared with `qsim merge`, which prints the same bytes).
+pub(crate) fn render(
+    format: SweepFormat,
+    sweep: &Sweep,
+    results: &[PointResult],
+    runs: u64,
+    seed: u64,
+    file: &str,
+) -> String {
+    match format {
+        SweepFormat::Table => report::text::sweep(sweep, results, runs, seed, file),
+        SweepFormat::Json => report::json::sweep(sweep, results, runs, seed, file),
+        SweepFormat::Csv => report::csv::sweep(sweep, results),
+    }
+}
+
 /// 1 when some point deadlocked, else 3 when some point was inconclusive, else 0.
-fn status(results: &[PointResult]) -> ExitStatus {
+pub(crate) fn status(results: &[PointResult]) -> ExitStatus {
     let deadlocked = results.iter().any(|r| match &r.outcome {
         Outcome::Runs(x) => x.deadlocks > 0,
         Outcome::Explored(e) => e.verdict.name() == "deadlock",

@@ -949,7 +949,7 @@ fn count_words(n: u64) -> String {
 }
 
 /// A length of time that may be far beyond the clock, for messages: `36s`, `about 312 years`.
-fn time_words(ticks: u128) -> String {
+pub(super) fn time_words(ticks: u128) -> String {
     const YEAR: f64 = 365.25 * 86_400.0 * TICKS_PER_SECOND as f64;
     match Tick::try_from(ticks) {
         Ok(t) if t < 86_400 * TICKS_PER_SECOND => super::format_ticks(t),

@@ -789,7 +789,8 @@ fn issue_14_a_schedule_is_replayed_only_on_the_scenario_it_was_found_on() {
             "{refused}\"nested_fanout\" as loaded here (with its --set overrides) has xxh3:"
         )))
         .stderr(contains(
-            "; replay it with the scenario file and --set overrides it was explored with\n",
+            "; replay it with the scenario file, --set overrides and --arrivals-from it was \
+             explored with\n",
         ));
     // The same file with other overrides is another scenario too; with the same, the same.
     t.qsim(&[

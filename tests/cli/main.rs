@@ -4,6 +4,7 @@
 //! inline, so a test reads as the session it stands for. The scenario parser has its own tests;
 //! these cover the command line around it.
 
+mod arrivals;
 mod check;
 mod explore;
 mod run;

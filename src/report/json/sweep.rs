@@ -1,5 +1,6 @@
 //! A sweep for programs: `{ "scenario", "mode": "runs" | "explore", "runs", "seed",
-//! "paths": [path], "points": [point], "boundary": boundary | null }`. Each point holds
+//! "arrivals_from": csv | null, "paths": [path], "points": [point], "boundary": boundary |
+//! null }`. Each point holds
 //! `values` (each varied path with its value) beside its results, so that scripts need no
 //! knowledge of the table: for runs `deadlock { probability, ci95, runs, deadlocks,
 //! time_to_deadlock_s }`, `throughput { per_s, ci95 }`, `latency { TASK: { finished, p50_s,
@@ -16,10 +17,7 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
     let explored = results
         .first()
         .is_some_and(|r| matches!(r.outcome, Outcome::Explored(_)));
-    let points: Vec<Value> = results
-        .iter()
-        .map(|r| point(r, &s.sets, seed, file))
-        .collect();
+    let points: Vec<Value> = results.iter().map(|r| point(r, s, seed, file)).collect();
     let boundary = boundary(s, results).map(|b| {
         json!({
             "path": b.path,
@@ -35,6 +33,7 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
         "mode": if explored { "explore" } else { "runs" },
         "runs": if explored { Value::Null } else { json!(runs) },
         "seed": seed,
+        "arrivals_from": s.arrivals_from,
         "paths": s.paths,
         "points": points,
         "boundary": boundary,
@@ -57,7 +56,7 @@ fn values(point: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
-fn point(r: &PointResult, sets: &[String], seed: u64, file: &str) -> Value {
+fn point(r: &PointResult, s: &Sweep, seed: u64, file: &str) -> Value {
     let mut out = Map::new();
     out.insert("values".into(), Value::Object(values(&r.values)));
     match &r.outcome {
@@ -113,7 +112,7 @@ fn point(r: &PointResult, sets: &[String], seed: u64, file: &str) -> Value {
                 .collect();
             out.insert("queues".into(), Value::Object(queues));
             out.insert("limited".into(), json!(x.limited));
-            out.insert("reproduce".into(), json!(r.reproduce(sets, file, seed, 0)));
+            out.insert("reproduce".into(), json!(r.reproduce(s, file, seed, 0)));
         }
     }
     Value::Object(out)

@@ -18,17 +18,21 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
         .is_some_and(|r| matches!(r.outcome, Outcome::Explored(_)));
     let mut out = if explored {
         format!(
-            "{}: {} points, each decided under every timing\n",
+            "{}: {} points, each decided under every timing",
             s.scenario,
             results.len()
         )
     } else {
         format!(
-            "{}: {} points × {runs} runs (seed {seed})\n",
+            "{}: {} points × {runs} runs (seed {seed})",
             s.scenario,
             results.len()
         )
     };
+    if let Some(csv) = &s.arrivals_from {
+        out += &format!(", arrivals replayed from {csv}");
+    }
+    out.push('\n');
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head: Vec<String> = s.paths.clone();
     match results.first().map(|r| &r.outcome) {
@@ -71,7 +75,7 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
     } else if let Some(first) = results.first() {
         out += &format!(
             "reproduce run 0 of the first point: {}\n",
-            first.reproduce(&s.sets, file, seed, 0)
+            first.reproduce(s, file, seed, 0)
         );
     }
     out
