@@ -29,6 +29,7 @@ pub mod json;
 pub mod stats;
 pub mod story;
 pub mod text;
+pub mod timeline;
 pub mod trace;
 
 use crate::engine::{Outcome, Simulation, Status};
