@@ -10,6 +10,7 @@
 //! subcommand reads, prints and writes the same way.
 
 pub mod explore;
+pub mod page;
 pub mod plan;
 pub mod replay;
 pub mod run;

@@ -132,6 +132,11 @@ pub struct ExploreArgs {
     /// No progress bar on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// A report for people (HTML or Markdown): the verdict; a counterexample step by step, with
+    /// the workers' timeline and the wait-for graph.
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
 }
 
 /// `--max-memory`'s help, with the default this machine gives now.
@@ -198,6 +203,7 @@ pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
         None => Mode::Random,
     };
     check_flags(args, mode)?;
+    args.report.check(&[&args.scenario.file])?;
     if let Some(pool) = &args.min_workers {
         return min_workers(args, &scenario, pool);
     }
@@ -313,6 +319,10 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
         let json = serde_json::to_string_pretty(schedule).expect("a schedule serialises") + "\n";
         write_atomically(path, &[&args.scenario.file], json.as_bytes())?;
     }
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::exploration(o, &report, scenario)
+        })?;
     print(&match args.format {
         Format::Json => report::json::exploration(&report),
         Format::Text => {
@@ -351,6 +361,10 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     };
     let runs = args.runs.unwrap_or(10_000);
     let mc = monte_carlo(scenario, runs, seed, args.horizon, limits);
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::monte_carlo(o, &mc, scenario)
+        })?;
     print(&match args.format {
         Format::Json => report::json::monte_carlo(&mc),
         Format::Text => report::text::monte_carlo(&mc, &args.scenario.file),
@@ -388,6 +402,10 @@ fn min_workers(args: &ExploreArgs, scenario: &Scenario, pool: &str) -> qsim::Res
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::min_workers(o, &answer)
+        })?;
     print(&match args.format {
         Format::Json => report::json::min_workers(&answer),
         Format::Text => report::text::min_workers(&answer),

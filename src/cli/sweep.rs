@@ -95,6 +95,11 @@ pub struct SweepArgs {
     #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
     pub format: SweepFormat,
 
+    /// A report for people (HTML or Markdown): curves against one varied path with their
+    /// confidence bands, heat maps over two.
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
+
     /// No progress bar on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -103,6 +108,8 @@ pub struct SweepArgs {
 /// Runs `qsim sweep`.
 pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     let file = args.scenario.file.display().to_string();
+    let inputs = [args.scenario.file.as_path()];
+    args.report.check(&inputs)?;
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
     let sweep = Sweep::new(&file, &text, &args.scenario.sets, &args.vary)?;
     let seed = qsim::scenario::parse(&file, &text, &args.scenario.sets)?.seed;
@@ -153,6 +160,9 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    args.report.write(&args.scenario.file, &inputs, |origin| {
+        report::page::sweep(origin, &sweep, &results, args.runs, seed)
+    })?;
     print(&match args.format {
         SweepFormat::Table => report::text::sweep(&sweep, &results, args.runs, seed, &file),
         SweepFormat::Json => report::json::sweep(&sweep, &results, args.runs, seed, &file),
