@@ -70,8 +70,9 @@ pub struct Interval {
 pub struct StuckWorkers {
     /// Where it formed (the end of the timeline).
     pub at: u64,
-    /// The workers held by stuck tasks, which stay blocked for ever.
-    pub workers: Vec<WorkerId>,
+    /// The workers held by stuck tasks, which stay blocked for ever, each with the task that
+    /// holds it.
+    pub workers: Vec<(WorkerId, String)>,
 }
 
 /// Per worker, what it did and when; see the module docs.
@@ -208,8 +209,10 @@ impl Recorder {
             workers: d
                 .holders
                 .iter()
-                .filter_map(|h| self.workers.iter().position(|n| *n == h.worker))
-                .map(|w| w as WorkerId)
+                .filter_map(|h| {
+                    let w = self.workers.iter().position(|n| *n == h.worker)?;
+                    Some((w as WorkerId, h.task.clone()))
+                })
                 .collect(),
         });
         let mut intervals: Vec<Interval> = self.closed.into();
@@ -355,7 +358,7 @@ mod tests {
         assert!(t.intervals.is_empty(), "no time passed");
         assert_eq!(
             t.deadlock.as_ref().map(|d| d.workers.clone()),
-            Some(vec![0, 1])
+            Some(vec![(0, "main_task#1".into()), (1, "main_task#2".into())])
         );
 
         let t = record(2, Clock::Steps, Recorder::CAP);

@@ -166,13 +166,15 @@ pub fn render(id: &str, t: &Timeline) -> String {
     // The deadlock: a line at its instant, and the stuck workers blocked for ever after it.
     let bottom = lane_y(lanes) - gap;
     if let Some(d) = &t.deadlock {
-        for &w in &d.workers {
-            let y = lane_y(w as usize);
+        for (w, task) in &d.workers {
+            let y = lane_y(*w as usize);
             let _ = writeln!(
                 out,
-                "<g><title>{}: stuck for ever from {} on (deadlock)</title><rect x=\"{end_x:.2}\" y=\"{y:.1}\" \
+                "<g><title>{}: held for ever by {}, which waits for children that can never \
+                 run (deadlock at {})</title><rect x=\"{end_x:.2}\" y=\"{y:.1}\" \
                  width=\"{:.2}\" height=\"{lane:.1}\" fill=\"url(#{id}-stuck)\"/></g>",
-                escape(&t.workers[w as usize]),
+                escape(&t.workers[*w as usize]),
+                escape(task),
                 escape(&at(t, d.at)),
                 right_edge - end_x
             );
@@ -221,7 +223,7 @@ pub fn render(id: &str, t: &Timeline) -> String {
         (_, 0) => "no time passed".to_string(),
         (Clock::Time, _) => "simulated time".to_string(),
         (Clock::Steps, _) => {
-            "step of the schedule (every duration is zero under any timing; step k spans k-1 to k)"
+            "step of the run, k spanning k-1 to k (no time passed: every step happened at one instant)"
                 .to_string()
         }
     };
@@ -285,7 +287,7 @@ mod tests {
             end: 4_000_000_000,
             deadlock: Some(StuckWorkers {
                 at: 4_000_000_000,
-                workers: vec![1],
+                workers: vec![(1, "main_task#2".into())],
             }),
         }
     }
@@ -299,7 +301,10 @@ mod tests {
         assert!(svg.contains("<title>default/1: working on main_task#1, 0s to 4s (4s)</title>"));
         assert!(svg.contains("<title>default/2: held by main_task#2, which waits for its children, 2s to 4s (2s)</title>"));
         assert!(svg.contains("deadlock at 4s"));
-        assert!(svg.contains("<title>default/2: stuck for ever from 4s on (deadlock)</title>"));
+        assert!(svg.contains(
+            "<title>default/2: held for ever by main_task#2, which waits for children that can \
+             never run (deadlock at 4s)</title>"
+        ));
         assert!(svg.contains("url(#g-stuck)"));
         assert_eq!(svg.matches("<svg").count(), 1);
         assert_eq!(svg.matches("<g>").count(), svg.matches("</g>").count());
