@@ -168,25 +168,37 @@ fn steps_list(out: &mut String, steps: &[StepLine]) {
 }
 
 fn tasks_table(out: &mut String, tasks: &[TaskLine]) {
-    out.push_str("<table class=\"tasks\">\n<tr><th>task</th><th>moved at steps</th><th>what became of it</th></tr>\n");
+    // Tasks of a run that no story told have no steps: no column for them.
+    let steps = tasks.iter().any(|t| !t.steps.is_empty());
+    out.push_str("<table class=\"tasks\">\n<tr><th>task</th>");
+    if steps {
+        out.push_str("<th>moved at steps</th>");
+    }
+    out.push_str("<th>what became of it</th></tr>\n");
     for t in tasks {
-        let steps: Vec<String> = t
-            .steps
-            .iter()
-            .map(|n| format!("<a href=\"#step-{n}\">{n}</a>"))
-            .collect();
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr id=\"{}\"><td>{}</td>",
             task_anchor(&t.task),
-            escape(&t.task),
-            if steps.is_empty() {
-                "–".to_string()
-            } else {
-                steps.join(", ")
-            },
-            escape(&t.fate)
+            escape(&t.task)
         );
+        if steps {
+            let links: Vec<String> = t
+                .steps
+                .iter()
+                .map(|n| format!("<a href=\"#step-{n}\">{n}</a>"))
+                .collect();
+            let _ = write!(
+                out,
+                "<td>{}</td>",
+                if links.is_empty() {
+                    "–".to_string()
+                } else {
+                    links.join(", ")
+                }
+            );
+        }
+        let _ = writeln!(out, "<td>{}</td></tr>", escape(&t.fate));
     }
     out.push_str("</table>\n");
 }

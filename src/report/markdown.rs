@@ -126,23 +126,28 @@ pub fn render(page: &Page, stem: &str) -> Rendered {
                     out.push('\n');
                 }
                 Block::Tasks(tasks) => {
-                    out.push_str("| task | moved at steps | what became of it |\n|---|---|---|\n");
+                    let steps = tasks.iter().any(|t| !t.steps.is_empty());
+                    out.push_str(if steps {
+                        "| task | moved at steps | what became of it |\n|---|---|---|\n"
+                    } else {
+                        "| task | what became of it |\n|---|---|\n"
+                    });
                     for t in tasks {
-                        let steps: Vec<String> = t
+                        let links: Vec<String> = t
                             .steps
                             .iter()
                             .map(|n| format!("[{n}](#step-{n})"))
                             .collect();
+                        let moved = match (steps, links.is_empty()) {
+                            (false, _) => String::new(),
+                            (true, true) => " – |".to_string(),
+                            (true, false) => format!(" {} |", links.join(", ")),
+                        };
                         let _ = writeln!(
                             out,
-                            "| <a id=\"{}\"></a>{} | {} | {} |",
+                            "| <a id=\"{}\"></a>{} |{moved} {} |",
                             task_anchor(&t.task),
                             cell(&t.task),
-                            if steps.is_empty() {
-                                "–".to_string()
-                            } else {
-                                steps.join(", ")
-                            },
                             cell(&t.fate)
                         );
                     }
