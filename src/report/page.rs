@@ -1,7 +1,7 @@
 //! A report page as data: what `--report FILE` shows, before it is HTML or Markdown.
 //!
 //! Each command's answer becomes a [`Page`] here — [`run`], [`exploration`],
-//! [`monte_carlo`], [`min_workers`], [`sweep`], [`plan`] — made of [`Section`]s of
+//! [`monte_carlo`], [`min_workers`], [`sweep`](fn@sweep), [`plan`] — made of [`Section`]s of
 //! [`Block`]s: the answer as the command prints it, figures ([`Figure`]: curves with
 //! confidence bands, heat maps, the workers' timeline, the wait-for graph), a
 //! counterexample's steps each linked to the tasks it moved, and every task with the steps
@@ -9,6 +9,35 @@
 //! file. The renderers, [`html::render`](super::html::render) and
 //! [`markdown::render`](super::markdown::render), put the same page in their format, so both
 //! say the same thing.
+//!
+//! ```
+//! use std::path::Path;
+//! use qsim::engine::{simulate, Limits, Model, Outcome};
+//! use qsim::report::timeline::{Recorder, TimeOrSteps};
+//! use qsim::report::{html, page, Report, Stats};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = "scenarios/fanout.toml";
+//! let model = Model::new(qsim::scenario::load(Path::new(file), &[])?);
+//! let mut stats = Stats::new(&model.scenario);
+//! let mut timeline = TimeOrSteps::new(&model, Recorder::CAP);
+//! let (outcome, sim) = simulate(&model, &mut (&mut stats, &mut timeline), Limits::default());
+//! let deadlock = match &outcome {
+//!     Outcome::Deadlock(d) => Some(d),
+//!     _ => None,
+//! };
+//! let report = Report::new(&sim, &stats, &outcome);
+//! let origin = page::Origin {
+//!     command: format!("qsim run {file}"),
+//!     path: file.into(),
+//!     text: std::fs::read_to_string(file)?,
+//! };
+//! let page = page::run(origin, &report, timeline.finish(&sim, deadlock), deadlock);
+//! let html = html::render(&page);
+//! assert!(html.contains("<title>qsim: fanout: deadlock at 0s</title>"));
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! A page is built from the library's values only; the pieces a run leaves behind that no
 //! value keeps (a counterexample's timeline, the example run of a Monte Carlo study) are

@@ -3,7 +3,7 @@
 //!
 //! [`render`] draws any [`Figure`]: curves and heat maps with the `plotters` crate (its SVG
 //! backend, without font files: text is measured by estimate and drawn as SVG text), the
-//! timeline and the wait-for graph by qsim itself ([`gantt`], [`wait_for`]), which need
+//! timeline and the wait-for graph by qsim itself (modules `gantt` and `wait_for`), which need
 //! shapes plotters does not make — a `<title>` on each bar and each node, read on hover, and
 //! arrows between boxes laid out in columns. No Graphviz is needed.
 //!
