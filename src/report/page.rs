@@ -183,8 +183,8 @@ fn timeline_blocks(timeline: Timeline, what: &str) -> Vec<Block> {
         blocks.push(Block::Note(format!(
             "The timeline keeps the last {} spans ({} earlier ones are left out); it is complete \
              from {} on. The trace (--trace) of `qsim run` has every event.",
-            timeline.intervals.len(),
-            timeline.dropped,
+            super::svg::thousands(timeline.intervals.len() as u64),
+            super::svg::thousands(timeline.dropped),
             match timeline.clock {
                 super::timeline::Clock::Time => format_ticks(timeline.from),
                 super::timeline::Clock::Steps => format!("step {}", timeline.from),

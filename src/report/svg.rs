@@ -76,6 +76,19 @@ fn nice_ticks(low: f64, high: f64, count: usize) -> Vec<f64> {
     ticks
 }
 
+/// A count with thousands separated: `20,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A number in at most 4 significant digits, without trailing zeros.
 fn short_number(x: f64) -> String {
     if x == 0.0 {
@@ -110,6 +123,13 @@ mod tests {
         assert_eq!(short_number(36.0), "36");
         assert_eq!(short_number(2.5), "2.5");
         assert_eq!(short_number(123456.7), "123457");
+    }
+
+    #[test]
+    fn counts_have_their_thousands_separated() {
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

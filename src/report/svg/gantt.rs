@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::report::timeline::{Clock, Doing, Timeline};
 use crate::scenario::format_ticks;
 
-use super::{escape, nice_ticks};
+use super::{escape, nice_ticks, thousands};
 
 const WIDTH: f64 = 1100.0;
 const LABELS: f64 = 120.0;
@@ -240,8 +240,8 @@ pub fn render(id: &str, t: &Timeline) -> String {
             "<text x=\"{LABELS}\" y=\"{:.1}\" fill=\"#7f0000\">only the last {} spans are kept \
              ({} earlier ones left out): the lanes are complete from {} on</text>",
             axis_y + 52.0,
-            t.intervals.len(),
-            t.dropped,
+            thousands(t.intervals.len() as u64),
+            thousands(t.dropped),
             escape(&at(t, t.from))
         );
     }
