@@ -12,6 +12,7 @@
 pub mod check;
 pub mod explore;
 pub mod merge;
+pub mod page;
 pub mod plan;
 pub mod replay;
 pub mod run;

@@ -18,6 +18,11 @@
 //!   [`MinWorkers`](crate::explore::MinWorkers), rendered by [`text::exploration`],
 //!   [`text::monte_carlo`], [`text::min_workers`] and their [`json`] twins.
 //!
+//! Reports for people to read and pass around (`--report FILE.html` or `FILE.md`) are values
+//! too: a [`page::Page`] built from any of the answers above, with [`figure::Figure`]s
+//! (curves with confidence bands, heat maps, the workers' [`timeline`], the wait-for graph)
+//! that [`svg`] draws, rendered by [`html::render`] or [`markdown::render`].
+//!
 //! Everything is in scenario order (the order the file declares task types, pools and queues),
 //! never in hash order, so the same run gives the same bytes.
 
@@ -25,10 +30,16 @@ pub mod csv;
 pub mod deadlock;
 pub mod dot;
 pub mod exploration;
+pub mod figure;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod page;
 pub mod stats;
 pub mod story;
+pub mod svg;
 pub mod text;
+pub mod timeline;
 pub mod trace;
 
 use crate::engine::{Outcome, Simulation, Status};

@@ -140,6 +140,11 @@ pub struct ExploreArgs {
     /// No progress bar on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// A report for people (HTML or Markdown): the verdict; a counterexample step by step, with
+    /// the workers' timeline and the wait-for graph.
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
 }
 
 /// `--max-memory`'s help, with the default this machine gives now.
@@ -245,6 +250,7 @@ pub fn run(args: &ExploreArgs) -> qsim::Result<ExitStatus> {
         None => Mode::Random,
     };
     check_flags(args, mode, args.mode.is_some())?;
+    args.report.check(&[&args.scenario.file])?;
     if let Some(pool) = &args.min_workers {
         return min_workers(args, &scenario, pool);
     }
@@ -463,6 +469,10 @@ fn exhaustive(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatu
         )),
         (_, None) => {}
     }
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::exploration(o, &report, scenario)
+        })?;
     print(&match args.format {
         Format::Json => report::json::exploration(&report),
         Format::Text => {
@@ -501,6 +511,10 @@ fn random(args: &ExploreArgs, scenario: &Scenario) -> qsim::Result<ExitStatus> {
     let mc = with_runs_bar(args.quiet, runs, &done, || {
         monte_carlo_counted(scenario, runs, seed, args.horizon, limits, &done)
     });
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::monte_carlo(o, &mc, scenario)
+        })?;
     print(&match args.format {
         Format::Json => report::json::monte_carlo(&mc),
         Format::Text => report::text::monte_carlo(&mc, &args.scenario.file),
@@ -538,6 +552,10 @@ fn min_workers(args: &ExploreArgs, scenario: &Scenario, pool: &str) -> qsim::Res
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    args.report
+        .write(&args.scenario.file, &[&args.scenario.file], |o| {
+            report::page::min_workers(o, &answer)
+        })?;
     print(&match args.format {
         Format::Json => report::json::min_workers(&answer),
         Format::Text => report::text::min_workers(&answer),

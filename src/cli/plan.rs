@@ -66,11 +66,18 @@ pub struct PlanArgs {
     /// How to print the answer.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// A report for people (HTML or Markdown): each objective against the worker counts
+    /// tried, with its interval, its limit and the answer.
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
 }
 
 /// Runs `qsim plan`.
 pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
     let file = args.scenario.file.display().to_string();
+    let inputs = [args.scenario.file.as_path()];
+    args.report.check(&inputs)?;
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
     let mut sets = args.scenario.sets.clone();
     if let Some(h) = args.horizon {
@@ -104,6 +111,9 @@ pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
         arrivals: recorded,
     };
     let answer = plan(&file, &text, &sets, &args.pool, &args.slo, &settings)?;
+    args.report.write(&args.scenario.file, &inputs, |origin| {
+        report::page::plan(origin, &answer)
+    })?;
     print(&match args.format {
         Format::Json => report::json::plan(&answer),
         Format::Text => report::text::plan(&answer),

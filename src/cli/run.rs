@@ -1,14 +1,16 @@
 //! `qsim run`: one run of a scenario in the canonical order, and its report.
 //!
 //! The run is observed by the statistics collector and, with `--trace`, by the trace writer;
-//! the report is printed once the run is over. Files (`--trace`, `--dot`) are written before
-//! the report is printed, safely ([`qsim::output`]): a file is there whole, or not at all, and
-//! never over the scenario.
+//! the report is printed once the run is over. Files (`--trace`, `--dot`, `--report`) are
+//! written before the report is printed, safely ([`qsim::output`]): a file is there whole, or
+//! not at all, and never over the scenario. With `--report`, a timeline recorder watches the
+//! run too, for the Gantt chart of the page.
 
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
 use qsim::memory::MemoryLimit;
-use qsim::report::{Report, Stats};
+use qsim::report::timeline::{Recorder, TimeOrSteps};
+use qsim::report::{page, Report, Stats};
 
 use super::{print_report, to_stderr, ExitStatus, OutputArgs, ScenarioArgs};
 
@@ -22,6 +24,10 @@ pub struct RunArgs {
     /// The report and the files written beside it.
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// A report for people (HTML or Markdown).
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
 
     /// Give up after N events (engine steps), print the report so far, and exit 2: a scenario
     /// with endless arrivals and no horizon would otherwise run for ever.
@@ -46,16 +52,35 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     let mut stats = Stats::new(&model.scenario);
     let inputs = args.scenario.inputs();
     let mut trace = args.output.open_trace(&inputs)?;
+    args.report.check(&inputs)?;
+    let mut timeline = args
+        .report
+        .report
+        .as_ref()
+        .map(|_| TimeOrSteps::new(&model, Recorder::CAP));
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
         max_memory: MemoryLimit::given_or_default(args.max_memory),
     };
-    let (outcome, sim) = engine::simulate(&model, &mut (&mut stats, &mut trace), limits);
+    let (outcome, sim) = engine::simulate(
+        &model,
+        &mut ((&mut stats, &mut trace), &mut timeline),
+        limits,
+    );
 
     args.output.write_files(trace, &outcome, &inputs)?;
 
     let report = Report::new(&sim, &stats, &outcome);
+    if let Some(timeline) = timeline {
+        let deadlock = match &outcome {
+            Outcome::Deadlock(d) => Some(d),
+            _ => None,
+        };
+        args.report.write(&args.scenario.file, &inputs, |origin| {
+            page::run(origin, &report, timeline.finish(&sim, deadlock), deadlock)
+        })?;
+    }
     print_report(&report, args.output.format)?;
 
     match outcome {

@@ -99,6 +99,11 @@ pub struct SweepArgs {
     #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
     pub format: SweepFormat,
 
+    /// A report for people (HTML or Markdown): curves against one varied path with their
+    /// confidence bands, heat maps over two.
+    #[command(flatten)]
+    pub report: super::page::ReportArgs,
+
     /// No progress bar on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -161,6 +166,8 @@ impl ShardArg {
 /// Runs `qsim sweep`.
 pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     let file = args.scenario.file.display().to_string();
+    let inputs = [args.scenario.file.as_path()];
+    args.report.check(&inputs)?;
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
     // A horizon given here is an override like any other, so that the points validate with
     // it and the reproduce command carries it.
@@ -240,6 +247,9 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
         ));
         return Ok(ExitStatus::Success);
     }
+    args.report.write(&args.scenario.file, &inputs, |origin| {
+        report::page::sweep(origin, &sweep, &results, args.runs, seed)
+    })?;
     print(&render(
         args.format,
         &sweep,
