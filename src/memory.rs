@@ -55,12 +55,17 @@ fn cgroup_room() -> Option<u64> {
     Some(max.saturating_sub(current))
 }
 
-/// The budget when none is given: [`DEFAULT_SHARE`] of the available memory plus what the
-/// process already holds, or `None` where the system does not tell.
+/// The budget when none is given: [`DEFAULT_SHARE`] of the memory available when it is first
+/// asked for (in a command: when qsim starts), plus what the process held then; `None` where
+/// the system does not tell. Read once per process: a search or a sweep makes budgets for every
+/// run, and reading `/proc` each time would cost more than a small run.
 pub fn default_budget() -> Option<u64> {
-    let available = available_bytes()?;
-    let held = resident_bytes().unwrap_or(0);
-    Some(held + (available as f64 * DEFAULT_SHARE) as u64)
+    static BUDGET: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let available = available_bytes()?;
+        let held = resident_bytes().unwrap_or(0);
+        Some(held + (available as f64 * DEFAULT_SHARE) as u64)
+    })
 }
 
 /// Megabytes (2^20 bytes, as `--max-memory` counts them), for messages: `1234 MB`.

@@ -825,3 +825,26 @@ fn issue_14_sigterm_leaves_no_temporary_file() {
     assert_eq!(code, Some(130));
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Issue 14 (found by the fuzzer): with states of millions of tasks, `--max-time 1s` is looked
+/// at before each child is built, so the search stops inconclusive instead of running on for
+/// many seconds to an unbudgeted verdict.
+#[test]
+fn a_time_budget_holds_on_states_of_millions_of_tasks() {
+    let file = regressions().join("explore_time_budget_huge_states.toml");
+    let file = file.to_str().unwrap();
+    for timing in ["any", "exact"] {
+        qsim(&[
+            "explore",
+            file,
+            "--max-time",
+            "1s",
+            "--timing",
+            timing,
+            "-q",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicates::str::contains("--max-time 1.0s reached"));
+    }
+}

@@ -43,8 +43,8 @@ enum Phase {
     RoundRuns(usize),
     /// The first timer due now.
     FirstFire,
-    /// The other timers due now, from `fires` (sorted latest first).
-    Fires,
+    /// The timers due now set after the one with this sequence number.
+    Fires(u64),
     /// Idle workers of pool `pool`, after worker `after` (`None`: from the first).
     Takes {
         pool: usize,
@@ -61,10 +61,6 @@ pub struct Enabled<'s, 'm> {
     sim: &'s Simulation<'m>,
     idle: Idle,
     phase: Phase,
-    /// The timers due now after the first, latest first; filled only when asked for.
-    fires: smallvec::SmallVec<[Entry; 8]>,
-    /// Set when `fires` is still to be filled, with the sequence number to collect after.
-    collect_after: Option<Option<u64>>,
 }
 
 impl<'s, 'm> Enabled<'s, 'm> {
@@ -75,28 +71,22 @@ impl<'s, 'm> Enabled<'s, 'm> {
         } else {
             Phase::FirstFire
         };
-        Enabled {
-            sim,
-            idle,
-            phase,
-            fires: smallvec::SmallVec::new(),
-            collect_after: None,
-        }
+        Enabled { sim, idle, phase }
     }
 
-    /// Fills `fires` with the timers due now whose sequence number is above `after`, latest
-    /// first (so that popping gives them in the order they were set).
-    fn collect_fires(&mut self, after: Option<u64>) {
+    /// The timer due now with the smallest sequence number above `after` (`None`: any).
+    ///
+    /// A scan of the agenda per timer, rather than a sorted copy: the agenda holds a timer per
+    /// working task and arrival stream, and keeping no buffer keeps this iterator a few words
+    /// that every listing copies cheaply.
+    fn fire_after(&self, after: Option<u64>) -> Option<Entry> {
         let sim = self.sim;
-        self.fires.extend(
-            sim.agenda
-                .iter()
-                .filter(|e| after.is_none_or(|a| e.seq > a))
-                .filter(|e| e.time == sim.now && sim.is_live(&e.timer))
-                .copied(),
-        );
-        self.fires
-            .sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
+        sim.agenda
+            .iter()
+            .filter(|e| after.is_none_or(|a| e.seq > a))
+            .filter(|e| e.time == sim.now && sim.is_live(&e.timer))
+            .min_by_key(|e| e.seq)
+            .copied()
     }
 
     /// The next idle worker of pool `pool` after `after`, if the pool can take a task.
@@ -130,17 +120,24 @@ impl Iterator for Enabled<'_, '_> {
         }
         if let Phase::FirstFire = phase {
             // The heap's top is the earliest (time, seq): when it is due and live it is the
-            // first, and a run that takes only the first choice never sorts; when it is not
+            // first, and a run that takes only the first choice never scans; when it is not
             // due, no timer is.
             phase = match sim.agenda.peek() {
                 Some(top) if top.time == sim.now => {
                     if sim.is_live(&top.timer) {
-                        self.collect_after = Some(Some(top.seq));
-                        self.phase = Phase::Fires;
+                        self.phase = Phase::Fires(top.seq);
                         return Some(Choice::Fire(*top));
                     }
-                    self.collect_after = Some(None);
-                    Phase::Fires
+                    match self.fire_after(None) {
+                        Some(e) => {
+                            self.phase = Phase::Fires(e.seq);
+                            return Some(Choice::Fire(e));
+                        }
+                        None => Phase::Takes {
+                            pool: 0,
+                            after: None,
+                        },
+                    }
                 }
                 _ => Phase::Takes {
                     pool: 0,
@@ -148,12 +145,9 @@ impl Iterator for Enabled<'_, '_> {
                 },
             };
         }
-        if let Phase::Fires = phase {
-            if let Some(after) = self.collect_after.take() {
-                self.collect_fires(after);
-            }
-            if let Some(e) = self.fires.pop() {
-                self.phase = Phase::Fires;
+        if let Phase::Fires(after) = phase {
+            if let Some(e) = self.fire_after(Some(after)) {
+                self.phase = Phase::Fires(e.seq);
                 return Some(Choice::Fire(e));
             }
             phase = Phase::Takes {

@@ -392,15 +392,20 @@ pub fn search(
     'search: while let Some((node, depth, state)) = next(&mut frontier) {
         pops += 1;
         stats.depth = stats.depth.max(depth);
-        if state_bytes == 0 {
+        // A state of many tasks takes long to expand (every child is a copy of it, and a take
+        // moves every task behind it in its queue): the budgets are then looked at every pop
+        // and before each child. The count of slots is known without measuring the state.
+        let big = state.sim.slots() > 20_000;
+        if state_bytes == 0 || big || pops.is_multiple_of(check_every) {
+            // States grow as tasks spawn: their size is measured again at every look, and the
+            // budgets are looked at often enough that the states built between two looks (a
+            // few per pop) stay within a hundredth of the memory budget.
             state_bytes = approx_state_bytes(&state);
-            // Memory is looked at often enough that the states built between two looks
-            // (a few per pop) stay within a hundredth of the budget.
             check_every = budget.max_memory.map_or(1024, |m| {
                 (m.bytes / 100 / (state_bytes * 8).max(1)).clamp(1, 1024)
             });
         }
-        if pops.is_multiple_of(check_every) {
+        if big || pops.is_multiple_of(check_every) {
             let estimate = visited.capacity() as u64 * 17 + frontier.len() as u64 * state_bytes;
             let reason = exhausted(budget, started, memory::in_use(estimate));
             progress(Progress {
@@ -423,6 +428,12 @@ pub fn search(
         let last = tried.last().copied().unwrap_or(0);
         let mut parent = Some(state);
         for &i in &tried {
+            if big {
+                if let Some(reason) = exhausted(budget, started, memory::in_use(0)) {
+                    stats.verdict = Verdict::Inconclusive { reason };
+                    break 'search;
+                }
+            }
             let choice = options[i];
             let from = parent
                 .as_deref()
@@ -454,11 +465,13 @@ pub fn search(
             );
             if visited.len() == visited.capacity() {
                 // The visited set is about to double: a table twice the size is allocated
-                // while the old one is still held.
+                // while the old one is still held. Only a doubling that is a sizeable share of
+                // the budget is worth reading the process's memory for.
                 let growth = visited.capacity() as u64 * 2 * 17;
                 let estimate = visited.capacity() as u64 * 17;
                 if let Some(reason) = budget
                     .max_memory
+                    .filter(|m| growth >= m.bytes / 64)
                     .and_then(|m| m.exceeded(memory::in_use(estimate), growth))
                 {
                     stats.verdict = Verdict::Inconclusive { reason };

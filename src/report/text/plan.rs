@@ -26,8 +26,10 @@ fn interval(slo: &Slo, runs: &Runs) -> String {
             .and_then(|(_, l)| l.as_ref())
             .map_or(String::new(), |l| {
                 let s = crate::scenario::TICKS_PER_SECOND as f64;
+                // The pooled p99 and the mean of the runs' own p99s are different estimates;
+                // the interval is the latter's, and says so.
                 format!(
-                    "[{}–{}]",
+                    "runs' p99 {}–{}",
                     latency((l.p99_ci.low.max(0.0) * s) as u64),
                     latency((l.p99_ci.high * s) as u64)
                 )
