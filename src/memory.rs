@@ -181,8 +181,13 @@ mod tests {
         let (Some(available), Some(budget)) = (available_bytes(), default_budget()) else {
             return;
         };
+        // Read once per process: the same figure every time it is asked for.
+        assert_eq!(default_budget(), Some(budget));
+        // Half of what was available when it was first read (other tests in this process may
+        // have moved the machine's figure a little since): well above a quarter of it now, and
+        // below all of it.
         assert!(budget < available + resident_bytes().unwrap());
-        assert!(budget >= (available as f64 * DEFAULT_SHARE) as u64);
+        assert!(budget as f64 >= available as f64 * DEFAULT_SHARE * 0.5);
         assert_eq!(megabytes(1_500_001), "2 MB");
         assert_eq!(megabytes(1 << 20), "1 MB");
     }
