@@ -284,6 +284,16 @@ pub struct ScenarioArgs {
 }
 
 impl ScenarioArgs {
+    /// The `--set` overrides, with a command's `--horizon` as one more (`horizon="Nns"`), so
+    /// that every point validates with it and a reproduce command carries it.
+    pub(crate) fn sets_with_horizon(&self, horizon: Option<u64>) -> Vec<String> {
+        let mut sets = self.sets.clone();
+        if let Some(h) = horizon {
+            sets.push(format!("horizon=\"{h}ns\""));
+        }
+        sets
+    }
+
     /// Reads, overrides and validates the scenario, puts the recorded arrivals in place of its
     /// own (`--arrivals-from`), and prints its warnings on stderr.
     pub(crate) fn load(&self) -> qsim::Result<Scenario> {

@@ -79,10 +79,7 @@ pub fn run(args: &PlanArgs) -> qsim::Result<ExitStatus> {
     let inputs = [args.scenario.file.as_path()];
     args.report.check(&inputs)?;
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
-    let mut sets = args.scenario.sets.clone();
-    if let Some(h) = args.horizon {
-        sets.push(format!("horizon=\"{h}ns\""));
-    }
+    let sets = args.scenario.sets_with_horizon(args.horizon);
     let recorded = args.scenario.recorded(&[])?;
     let mut base = qsim::scenario::parse(&file, &text, &sets)?;
     if let Some(recorded) = &recorded {

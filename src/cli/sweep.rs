@@ -169,12 +169,7 @@ pub fn run(args: &SweepArgs) -> qsim::Result<ExitStatus> {
     let inputs = [args.scenario.file.as_path()];
     args.report.check(&inputs)?;
     let text = std::fs::read_to_string(&args.scenario.file).map_err(|e| Error::io(&file, e))?;
-    // A horizon given here is an override like any other, so that the points validate with
-    // it and the reproduce command carries it.
-    let mut sets = args.scenario.sets.clone();
-    if let Some(h) = args.horizon {
-        sets.push(format!("horizon=\"{h}ns\""));
-    }
+    let sets = args.scenario.sets_with_horizon(args.horizon);
     let paths: Vec<String> = args.vary.iter().map(|v| v.path.clone()).collect();
     let recorded = args.scenario.recorded(&paths)?;
     let shard = args.shard.map(|s| s.resolve(args.shards)).transpose()?;
