@@ -26,7 +26,8 @@
 //! - [`model`]: the scenario and its lookup tables, shared by every run of it;
 //! - [`state`]: the state of one run ([`Simulation`], [`Worker`], [`Instance`]), its fields
 //!   declared once;
-//! - [`enabled`]: what can happen next ([`Choice`], the one iterator [`Enabled`]);
+//! - [`enabled`]: what can happen next ([`Choice`], the one iterator
+//!   [`Simulation::for_each_enabled`]);
 //! - [`rules`](mod@rules): what each choice does ([`Simulation::apply`]);
 //! - [`run`](mod@run): the drivers and the [`Chooser`] seam ([`run_to_end`], [`simulate`]);
 //! - [`agenda`], [`queue`], [`observe`], [`wait_for`]: the timers, the queues, the events
@@ -60,7 +61,7 @@ pub mod run;
 pub mod state;
 pub mod wait_for;
 
-pub use enabled::{Choice, Enabled, Idle};
+pub use enabled::{Choice, Idle};
 pub use model::Model;
 pub use observe::{Event, Observer};
 pub use rules::Advance;

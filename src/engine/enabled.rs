@@ -1,16 +1,23 @@
 //! What is enabled: every [`Choice`] that can happen next, in canonical order.
 //!
-//! One iterator, [`Enabled`], walks the enabled choices of a state in the canonical order of
-//! the engine's docs; everything that asks "what can happen?" is derived from it:
-//! [`Simulation::options`] (the list a [`Chooser`](super::Chooser) picks from, and the
+//! One iterator, [`Simulation::for_each_enabled`], walks the enabled choices of a state in the
+//! canonical order of the engine's docs; everything that asks "what can happen?" is derived
+//! from it: [`Simulation::options`] (the list a [`Chooser`](super::Chooser) picks from, and the
 //! explorer branches on), [`Simulation::has_options`] ("is anything enabled?") and
 //! [`Simulation::canonical_choice`] (the first of them, which `qsim run` takes). A new kind of
 //! choice is one more phase here, and every one of them sees it.
+//!
+//! It is an internal iterator (it calls `visit` with each choice until told to stop), so that
+//! the phases run as one straight pass with nothing kept between two choices: the explorer
+//! lists every state's options and `qsim run` takes the first of every state's, and an
+//! external iterator's saved position costs both.
 //!
 //! The canonical order: while the tasks of a dispatch round are running their steps, those
 //! come first; then the timers due now, in the order they were set; then, pool by pool in
 //! file order, the idle workers that can take a task (lowest first); then the tasks just taken,
 //! in the order taken.
+
+use std::ops::ControlFlow;
 
 use super::agenda::Entry;
 use super::{InstanceId, Simulation, WorkerId};
@@ -37,178 +44,95 @@ pub enum Idle {
     Lowest,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Phase {
-    /// The tasks of the current dispatch round, mid-round (index into `just_taken`).
-    RoundRuns(usize),
-    /// The first timer due now.
-    FirstFire,
-    /// The timers due now set after the one with this sequence number.
-    Fires(u64),
-    /// Idle workers of pool `pool`, after worker `after` (`None`: from the first).
-    Takes {
-        pool: usize,
-        after: Option<WorkerId>,
-    },
-    /// The tasks just taken (index into `just_taken`).
-    Runs(usize),
-    Done,
-}
-
-/// The enabled choices of a state, in canonical order (see the module docs).
-#[derive(Clone, Debug)]
-pub struct Enabled<'s, 'm> {
-    sim: &'s Simulation<'m>,
-    idle: Idle,
-    phase: Phase,
-}
-
-impl<'s, 'm> Enabled<'s, 'm> {
-    /// The enabled choices of `sim`, offering takes to `idle` workers.
-    pub fn new(sim: &'s Simulation<'m>, idle: Idle) -> Enabled<'s, 'm> {
-        let phase = if sim.mid_round {
-            Phase::RoundRuns(0)
-        } else {
-            Phase::FirstFire
-        };
-        Enabled { sim, idle, phase }
-    }
-
-    /// The timer due now with the smallest sequence number above `after` (`None`: any).
-    ///
-    /// A scan of the agenda per timer, rather than a sorted copy: the agenda holds a timer per
-    /// working task and arrival stream, and keeping no buffer keeps this iterator a few words
-    /// that every listing copies cheaply.
-    fn fire_after(&self, after: Option<u64>) -> Option<Entry> {
-        let sim = self.sim;
-        sim.agenda
-            .iter()
-            .filter(|e| after.is_none_or(|a| e.seq > a))
-            .filter(|e| e.time == sim.now && sim.is_live(&e.timer))
-            .min_by_key(|e| e.seq)
-            .copied()
-    }
-
-    /// The next idle worker of pool `pool` after `after`, if the pool can take a task.
-    #[inline(always)]
-    fn next_take(&self, pool: usize, after: Option<WorkerId>) -> Option<WorkerId> {
-        let sim = self.sim;
-        if (self.idle == Idle::Lowest && after.is_some()) || !sim.pool_can_take(pool) {
-            return None;
-        }
-        let workers = sim.model.workers_of(pool);
-        let from = after.map_or(workers.start, |w| w + 1);
-        (from..workers.end).find(|&w| sim.workers[w as usize].is_idle())
-    }
-}
-
-impl Iterator for Enabled<'_, '_> {
-    type Item = Choice;
-
-    /// The phases run one after the other in code, with the phase in a local: the canonical
-    /// rule asks for the first choice of every state, and this keeps that a straight line.
-    #[inline(always)]
-    fn next(&mut self) -> Option<Choice> {
-        let sim = self.sim;
-        let mut phase = self.phase;
-        if let Phase::RoundRuns(i) = phase {
-            if let Some(&t) = sim.just_taken.get(i) {
-                self.phase = Phase::RoundRuns(i + 1);
-                return Some(Choice::Run(t));
-            }
-            phase = Phase::FirstFire;
-        }
-        if let Phase::FirstFire = phase {
-            // The heap's top is the earliest (time, seq): when it is due and live it is the
-            // first, and a run that takes only the first choice never scans; when it is not
-            // due, no timer is.
-            phase = match sim.agenda.peek() {
-                Some(top) if top.time == sim.now => {
-                    if sim.is_live(&top.timer) {
-                        self.phase = Phase::Fires(top.seq);
-                        return Some(Choice::Fire(*top));
-                    }
-                    match self.fire_after(None) {
-                        Some(e) => {
-                            self.phase = Phase::Fires(e.seq);
-                            return Some(Choice::Fire(e));
-                        }
-                        None => Phase::Takes {
-                            pool: 0,
-                            after: None,
-                        },
-                    }
-                }
-                _ => Phase::Takes {
-                    pool: 0,
-                    after: None,
-                },
-            };
-        }
-        if let Phase::Fires(after) = phase {
-            if let Some(e) = self.fire_after(Some(after)) {
-                self.phase = Phase::Fires(e.seq);
-                return Some(Choice::Fire(e));
-            }
-            phase = Phase::Takes {
-                pool: 0,
-                after: None,
-            };
-        }
-        if let Phase::Takes {
-            mut pool,
-            mut after,
-        } = phase
-        {
-            while pool < sim.scenario().pools.len() {
-                if let Some(w) = self.next_take(pool, after) {
-                    self.phase = Phase::Takes {
-                        pool,
-                        after: Some(w),
-                    };
-                    return Some(Choice::Take(w));
-                }
-                pool += 1;
-                after = None;
-            }
-            phase = if sim.mid_round {
-                Phase::Done
-            } else {
-                Phase::Runs(0)
-            };
-        }
-        if let Phase::Runs(i) = phase {
-            if let Some(&t) = sim.just_taken.get(i) {
-                self.phase = Phase::Runs(i + 1);
-                return Some(Choice::Run(t));
-            }
-        }
-        self.phase = Phase::Done;
-        None
-    }
-}
-
 impl<'m> Simulation<'m> {
-    /// The enabled choices, in canonical order, as an iterator (see [`Enabled`]).
-    pub fn enabled(&self, idle: Idle) -> Enabled<'_, 'm> {
-        Enabled::new(self, idle)
+    /// Calls `visit` with every enabled choice, in canonical order (see the module docs),
+    /// offering takes to `idle` workers, until `visit` breaks; returns what it broke with.
+    #[inline(always)]
+    pub fn for_each_enabled<B>(
+        &self,
+        idle: Idle,
+        mut visit: impl FnMut(Choice) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        if self.mid_round {
+            for &t in &self.just_taken {
+                visit(Choice::Run(t))?;
+            }
+        }
+        // The heap's top is the earliest (time, seq): when it is due and live it is the first
+        // timer, and a caller that stops at the first choice never sorts; when it is not due,
+        // no timer is.
+        if let Some(top) = self.agenda.peek().filter(|e| e.time == self.now) {
+            let first = self.is_live(&top.timer).then_some(*top);
+            if let Some(first) = first {
+                visit(Choice::Fire(first))?;
+            }
+            let mut rest: smallvec::SmallVec<[Entry; 8]> = self
+                .agenda
+                .iter()
+                .filter(|e| e.time == self.now && Some(**e) != first && self.is_live(&e.timer))
+                .copied()
+                .collect();
+            rest.sort_unstable_by_key(|e| e.seq);
+            for e in rest {
+                visit(Choice::Fire(e))?;
+            }
+        }
+        for pool in 0..self.pools.len() {
+            if !self.pool_can_take(pool) {
+                continue;
+            }
+            let workers = self.model.workers_of(pool);
+            let idle_workers = workers.filter(|&w| self.workers[w as usize].is_idle());
+            match idle {
+                Idle::Every => {
+                    for w in idle_workers {
+                        visit(Choice::Take(w))?;
+                    }
+                }
+                Idle::Lowest => {
+                    if let Some(w) = { idle_workers }.next() {
+                        visit(Choice::Take(w))?;
+                    }
+                }
+            }
+        }
+        if !self.mid_round {
+            for &t in &self.just_taken {
+                visit(Choice::Run(t))?;
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// Every choice enabled now, in canonical order. Empty when the instant is over.
     pub fn options(&self) -> Vec<Choice> {
-        self.enabled(Idle::Every).collect()
+        let mut out = Vec::new();
+        self.options_into(Idle::Every, &mut out);
+        out
     }
 
     /// The enabled choices written into `out` (cleared first), so that a caller asking at
     /// every state (the explorer) reuses one buffer instead of allocating a list each time.
     pub fn options_into(&self, idle: Idle, out: &mut Vec<Choice>) {
         out.clear();
-        out.extend(self.enabled(idle));
+        let _ = self.for_each_enabled(idle, |c| {
+            out.push(c);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+
+    /// The first enabled choice, if any.
+    #[inline(always)]
+    fn first_enabled(&self) -> Option<Choice> {
+        match self.for_each_enabled(Idle::Lowest, ControlFlow::Break) {
+            ControlFlow::Break(c) => Some(c),
+            ControlFlow::Continue(()) => None,
+        }
     }
 
     /// Whether any choice is enabled now.
     pub fn has_options(&self) -> bool {
-        self.enabled(Idle::Lowest).next().is_some()
+        self.first_enabled().is_some()
     }
 
     /// The first enabled choice: the canonical rule's next choice. Drops the stale timers at
@@ -221,10 +145,11 @@ impl<'m> Simulation<'m> {
             }
             self.agenda.pop();
         }
-        self.enabled(Idle::Lowest).next()
+        self.first_enabled()
     }
 
     /// Whether pool `p` has an idle worker and some queue of it has a task.
+    #[inline(always)]
     pub(super) fn pool_can_take(&self, p: usize) -> bool {
         self.pools[p].idle != 0
             && self.scenario().pools[p]
