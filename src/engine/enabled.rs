@@ -66,15 +66,19 @@ impl<'m> Simulation<'m> {
             if let Some(first) = first {
                 visit(Choice::Fire(first))?;
             }
-            let mut rest: smallvec::SmallVec<[Entry; 8]> = self
+            // The others in the order they were set: a scan of the agenda for each, rather
+            // than a sorted copy, which every listing would move around (the agenda holds a
+            // timer per working task and arrival stream).
+            let mut after = first.map(|e| e.seq);
+            while let Some(e) = self
                 .agenda
                 .iter()
-                .filter(|e| e.time == self.now && Some(**e) != first && self.is_live(&e.timer))
-                .copied()
-                .collect();
-            rest.sort_unstable_by_key(|e| e.seq);
-            for e in rest {
-                visit(Choice::Fire(e))?;
+                .filter(|e| after.is_none_or(|a| e.seq > a))
+                .filter(|e| e.time == self.now && self.is_live(&e.timer))
+                .min_by_key(|e| e.seq)
+            {
+                after = Some(e.seq);
+                visit(Choice::Fire(*e))?;
             }
         }
         for pool in 0..self.pools.len() {
