@@ -171,11 +171,13 @@ fn trimmed(lines: Vec<String>) -> Vec<String> {
 /// Runs `command` with `sh` from the repository root; returns its output and exit status.
 fn run(command: &str, tmp: &Path) -> (String, i32) {
     let qsim = env!("CARGO_BIN_EXE_qsim");
+    // The page's /tmp/ paths move into the test's directory before the binary's path goes in:
+    // the build may itself live under /tmp/ (a checkout there, or CARGO_TARGET_DIR).
+    let command = command.replace("/tmp/", &format!("{}/", tmp.display()));
     let command = match command.strip_prefix("qsim ") {
         Some(rest) => format!("'{qsim}' {rest}"),
-        None => command.to_string(),
+        None => command,
     };
-    let command = command.replace("/tmp/", &format!("{}/", tmp.display()));
     let child = Command::new("sh")
         // A group of its own, so that a command that runs too long is ended with its children.
         .process_group(0)
