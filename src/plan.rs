@@ -357,7 +357,10 @@ fn why_not(
     let mut reasons = Vec::new();
     for slo in failing {
         let reason = match &slo.measure {
-            Measure::Deadlock if !scenario.arrivals_are_finite() && waits_untimed(scenario) => {
+            Measure::Deadlock
+                if !scenario.arrivals_are_finite()
+                    && scenario.tasks.iter().any(|t| t.waits_for_ever()) =>
+            {
                 format!(
                     "{}: parents that wait without a timeout keep arriving, so over a long enough \
                      run enough of them arrive together to hold any number of workers; give the \
@@ -396,15 +399,6 @@ fn why_not(
         reasons.push(reason);
     }
     reasons.join("; ")
-}
-
-/// Whether some task waits for its children without a timeout.
-fn waits_untimed(scenario: &crate::scenario::Scenario) -> bool {
-    scenario
-        .tasks
-        .iter()
-        .flat_map(|t| &t.steps)
-        .any(|s| matches!(s, crate::scenario::Step::Wait { timeout: None, .. }))
 }
 
 #[cfg(test)]

@@ -128,6 +128,16 @@ pub struct TaskType {
     pub steps: Vec<Step>,
 }
 
+impl TaskType {
+    /// Whether some wait of the task has no timeout: such a task can hold its worker for ever.
+    pub fn waits_for_ever(&self) -> bool {
+        self.steps.iter().any(|s| match s {
+            Step::Wait { timeout, .. } => timeout.is_none(),
+            Step::Work(_) | Step::Spawn { .. } => false,
+        })
+    }
+}
+
 /// A duration: fixed, or drawn from a distribution each time it is used.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Duration {

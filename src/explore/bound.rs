@@ -161,15 +161,7 @@ pub fn instances(scenario: &Scenario) -> Vec<Count> {
 pub fn prove_deadlock_free(scenario: &Scenario) -> Option<Proof> {
     let made = instances(scenario);
     let tasks = &scenario.tasks;
-    let untimed_wait: Vec<bool> = tasks
-        .iter()
-        .map(|t| {
-            t.steps.iter().any(|s| match s {
-                Step::Wait { timeout, .. } => timeout.is_none(),
-                Step::Work(_) | Step::Spawn { .. } => false,
-            })
-        })
-        .collect();
+    let untimed_wait: Vec<bool> = tasks.iter().map(|t| t.waits_for_ever()).collect();
     let spawned: Vec<Vec<TaskId>> = tasks
         .iter()
         .map(|t| {
