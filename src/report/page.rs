@@ -1040,6 +1040,10 @@ pub fn plan(origin: Origin, p: &Plan) -> Page {
                         band: Some((t.runs.deadlock.low, t.runs.deadlock.high)),
                     },
                     Measure::Utilisation { .. } => Point { value, band: None },
+                    Measure::PeakRss { .. } => Point {
+                        value: value / 1e6,
+                        band: None,
+                    },
                     Measure::Mean { task } => Point {
                         value: secs(value),
                         band: latency(&t.runs, task).map(|l| (l.mean.low, l.mean.high)),
@@ -1058,6 +1062,7 @@ pub fn plan(origin: Origin, p: &Plan) -> Page {
             Measure::Utilisation { .. } => {
                 (true, "share of worker time not idle".into(), slo.limit)
             }
+            Measure::PeakRss { .. } => (false, "peak resident memory (MB)".into(), slo.limit / 1e6),
             Measure::Mean { .. } | Measure::Quantile { .. } => {
                 (false, "latency (s)".into(), secs(slo.limit))
             }
