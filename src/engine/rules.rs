@@ -286,12 +286,23 @@ impl<'m> Simulation<'m> {
                 tasks: process.tasks,
             },
         );
-        for w in self.model.workers_of_process(p) {
+        let workers = self.model.workers_of_process(p);
+        for w in workers.clone() {
             if let Some(task) = self.workers[w as usize].task() {
                 self.lose(task, obs);
             }
             self.set_activity(w, Activity::Restarting);
             self.workers[w as usize].tasks_run = 0;
+        }
+        // A thread recycled just before comes back with its process, not on its own.
+        let replaced: Vec<u64> = self
+            .agenda
+            .iter()
+            .filter(|e| matches!(e.timer, Timer::ThreadReplaced { worker } if workers.contains(&worker)))
+            .map(|e| e.seq)
+            .collect();
+        for seq in replaced {
+            self.agenda.remove(seq);
         }
         self.host_rss -= process.rss();
         self.processes[p as usize] = Process {
