@@ -70,7 +70,7 @@ impl Observer for Watch {
                 tasks,
             } => {
                 let pool = &s.pools[sim.model.pool_of_process(process)];
-                if cause == Exit::MaxMemory && !pool.max_memory.is_some_and(|m| rss > m) {
+                if cause == Exit::MaxMemory && pool.max_memory.is_none_or(|m| rss <= m) {
                     self.problems.push(format!(
                         "process {process} exited at {rss} under its threshold"
                     ));
