@@ -570,3 +570,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn settings_that_cannot_work_are_warned_about() {
+    let warnings = |text: &str| -> Vec<String> {
+        let (_, w) = qsim::scenario::parse_with_warnings("t.toml", text, &[]).unwrap();
+        w.iter().map(|w| w.to_string()).collect()
+    };
+    let pool = "[[pool]]\nworkers = 1\nkind = \"process\"\nbase_memory = \"300MB\"\n";
+    let task = "[[task]]\nname = \"t\"\nretain = \"800MB\"\nsteps = [{ work = \"1s\" }]\n";
+    let w = warnings(&format!("{pool}max_memory = \"1GB\"\n{task}"));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("t.toml:5:14: max_memory 1GB of pool \"default\" is below what a fresh process keeps after a single task (300MB base + up to 800MB kept)"), "{w:?}");
+    assert!(warnings(&format!("{pool}max_memory = \"1.1GB\"\n{task}")).is_empty());
+    let w = warnings(&format!("[host]\nmemory = \"200MB\"\n{pool}"));
+    assert!(
+        w[0].contains("host memory 200MB is below a fresh process of 300MB"),
+        "{w:?}"
+    );
+}
