@@ -589,3 +589,46 @@ fn settings_that_cannot_work_are_warned_about() {
         "{w:?}"
     );
 }
+
+#[test]
+fn a_member_whose_process_exits_above_its_threshold_never_counts_its_group_down() {
+    // Huey runs the chord count-down after the post-execute hook: a process that exits there
+    // has stored the member's result, but the callback is never queued.
+    let text = r#"
+[[pool]]
+workers = 2
+kind = "process"
+base_memory = "100MB"
+max_memory = "500MB"
+
+[[task]]
+name = "parent"
+steps = [{ spawn = "member", count = 2, then = "callback" }]
+
+[[task]]
+name = "member"
+retain = "450MB"
+steps = [{ work = "1s" }]
+
+[[task]]
+name = "callback"
+steps = [{ work = "1s" }]
+
+[[arrival]]
+task = "parent"
+at = ["0s"]
+"#;
+    let (outcome, _, report) = watch(&scenario(text));
+    assert!(matches!(outcome, Outcome::Completed));
+    assert_eq!(report.tasks[1].completed, 2, "the members' results stand");
+    assert_eq!(report.tasks[2].arrived, 0, "the callback is never queued");
+    let m = report.memory.unwrap();
+    assert!(
+        m.findings.iter().any(|f| f.kind == "orphaned_callback"),
+        "{:?}",
+        m.findings
+    );
+    // Under the threshold, the same group calls back.
+    let (_, _, report) = watch(&scenario(&text.replace("500MB", "600MB")));
+    assert_eq!(report.tasks[2].completed, 1);
+}
