@@ -369,7 +369,11 @@ fn to_ticks(x: f64) -> Tick {
     } else if x >= Tick::MAX as f64 {
         Tick::MAX
     } else {
-        x.round() as Tick
+        // `x.round() as Tick`, without the call to `round` (this build cannot assume the
+        // processor's rounding instruction): below 2^53 the fraction `x - trunc(x)` is exact,
+        // and from 2^53 on `x` is a whole number; halves round up, as `round` does.
+        let whole = x as Tick;
+        whole + Tick::from(x - whole as f64 >= 0.5)
     }
 }
 
@@ -529,6 +533,47 @@ pub fn ticks_to_secs(t: Tick) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `to_ticks` rounds as `f64::round` does, halves and the edges of exactness included.
+    #[test]
+    fn to_ticks_rounds_like_round() {
+        let reference = |x: f64| {
+            if x <= 0.0 {
+                0
+            } else if x >= Tick::MAX as f64 {
+                Tick::MAX
+            } else {
+                x.round() as Tick
+            }
+        };
+        let mut values = vec![
+            -1.0,
+            0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            4503599627370495.5,
+            4503599627370496.0,
+            9007199254740991.0,
+            9007199254740992.0,
+            9223372036854775808.0,
+            18446744073709549568.0,
+            Tick::MAX as f64,
+            f64::INFINITY,
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits((x >> 2) | 0x3800_0000_0000_0000);
+            values.extend([v, v.floor() + 0.5, v.next_up(), v.next_down()]);
+        }
+        for v in values {
+            assert_eq!(to_ticks(v), reference(v), "{v:e}");
+        }
+    }
 
     #[test]
     fn formats_ticks_readably() {

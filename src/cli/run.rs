@@ -71,11 +71,18 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
         max_tasks: args.max_tasks,
         max_memory: MemoryLimit::given_or_default(args.max_memory),
     };
-    let (outcome, sim) = engine::simulate(
-        &model,
-        &mut (((&mut stats, &mut trace), &mut timeline), &mut memory),
-        limits,
-    );
+    // Without a trace or a report, the statistics alone watch the run: the engine is
+    // generic over its observer, and one that is a single collector rather than a stack of
+    // optional ones costs every event less.
+    let (outcome, sim) = if trace.is_none() && timeline.is_none() && memory.is_none() {
+        engine::simulate(&model, &mut stats, limits)
+    } else {
+        engine::simulate(
+            &model,
+            &mut (((&mut stats, &mut trace), &mut timeline), &mut memory),
+            limits,
+        )
+    };
 
     args.output.write_files(trace, &outcome, &inputs)?;
 

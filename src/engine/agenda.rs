@@ -9,7 +9,6 @@
 //! is linear in the agenda's size, which is small in explored scenarios.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use crate::scenario::Tick;
 
@@ -58,10 +57,18 @@ pub struct Entry {
     pub timer: Timer,
 }
 
+impl Entry {
+    /// The agenda's order as one number: earlier `(time, seq)` is smaller.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
+    }
+}
+
 impl Ord for Entry {
+    /// Reversed, as a max-heap wants it: the earliest `(time, seq)` is the greatest.
     fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) on top.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -71,10 +78,15 @@ impl PartialOrd for Entry {
     }
 }
 
-/// The future-event list.
+/// The future-event list: a binary min-heap on `(time, seq)` in a vector.
+///
+/// Written out rather than `std::collections::BinaryHeap`, whose `pop` moves the last
+/// element to the bottom and back up again (a good trade for large heaps of costly
+/// comparisons): here the heap holds a timer per working task and arrival stream, usually a
+/// handful, compared as one 128-bit key, and the run loop pops one at every timer.
 #[derive(Debug, Default)]
 pub struct Agenda {
-    heap: BinaryHeap<Entry>,
+    heap: Vec<Entry>,
     next_seq: u64,
 }
 
@@ -95,33 +107,89 @@ impl Clone for Agenda {
 
 impl Agenda {
     /// Sets a timer; returns its sequence number.
+    #[inline]
     pub fn schedule(&mut self, time: Tick, timer: Timer) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, timer });
+        let entry = Entry { time, seq, timer };
+        self.heap.push(entry);
+        self.sift_up(self.heap.len() - 1, entry);
         seq
     }
 
     /// The earliest timer, if any.
+    #[inline(always)]
     pub fn peek(&self) -> Option<&Entry> {
-        self.heap.peek()
+        self.heap.first()
     }
 
     /// Removes and returns the earliest timer.
+    #[inline]
     pub fn pop(&mut self) -> Option<Entry> {
-        self.heap.pop()
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(last);
+        }
+        let top = self.heap[0];
+        self.sift_down(0, last);
+        Some(top)
     }
 
     /// Removes the timer with sequence number `seq`.
     pub fn remove(&mut self, seq: u64) -> Option<Entry> {
-        if self.heap.peek().is_some_and(|e| e.seq == seq) {
-            return self.heap.pop();
+        let i = self.heap.iter().position(|e| e.seq == seq)?;
+        let found = self.heap[i];
+        let last = self.heap.pop().expect("the agenda holds the timer found");
+        if i < self.heap.len() {
+            // `last` takes the hole: it goes down, or up, whichever restores the order.
+            if i > 0 && last.key() < self.heap[(i - 1) / 2].key() {
+                self.sift_up(i, last);
+            } else {
+                self.sift_down(i, last);
+            }
         }
-        let mut entries = std::mem::take(&mut self.heap).into_vec();
-        let found = entries.iter().position(|e| e.seq == seq);
-        let entry = found.map(|i| entries.swap_remove(i));
-        self.heap = BinaryHeap::from(entries);
-        entry
+        Some(found)
+    }
+
+    /// Puts `entry` at `hole` (where its slot's old content is no longer wanted), moving the
+    /// parents later than it down, one level at a time.
+    #[inline(always)]
+    fn sift_up(&mut self, mut hole: usize, entry: Entry) {
+        let key = entry.key();
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            if self.heap[parent].key() <= key {
+                break;
+            }
+            self.heap[hole] = self.heap[parent];
+            hole = parent;
+        }
+        self.heap[hole] = entry;
+    }
+
+    /// Puts `entry` at `hole`, moving the earlier of the children up, one level at a time.
+    #[inline(always)]
+    fn sift_down(&mut self, mut hole: usize, entry: Entry) {
+        let key = entry.key();
+        let len = self.heap.len();
+        loop {
+            let left = 2 * hole + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.heap[right].key() < self.heap[left].key() {
+                right
+            } else {
+                left
+            };
+            if key <= self.heap[child].key() {
+                break;
+            }
+            self.heap[hole] = self.heap[child];
+            hole = child;
+        }
+        self.heap[hole] = entry;
     }
 
     /// Every timer, in no particular order.
@@ -154,6 +222,53 @@ mod tests {
         while let Some(e) = a.pop() {
             assert!((e.time, e.seq) > last || last == (0, 0));
             last = (e.time, e.seq);
+        }
+    }
+
+    /// The heap against a sorted set, over a long pseudo-random mix of schedules (with many
+    /// ties), pops, removals of any timer and copies.
+    #[test]
+    fn matches_a_sorted_set() {
+        use std::collections::BTreeMap;
+        let mut a = Agenda::default();
+        let mut reference: BTreeMap<(Tick, u64), Timer> = BTreeMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for step in 0..50_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 11 {
+                0..=4 => {
+                    let time = (x >> 8) % 16;
+                    let timer = Timer::WorkDone { task: step };
+                    let seq = a.schedule(time, timer);
+                    reference.insert((time, seq), timer);
+                }
+                5..=7 => {
+                    let expected = reference.pop_first().map(|((time, seq), timer)| Entry {
+                        time,
+                        seq,
+                        timer,
+                    });
+                    assert_eq!(a.pop(), expected);
+                }
+                8 | 9 => {
+                    let Some(&(time, seq)) = reference.keys().nth((x >> 20) as usize % 7) else {
+                        continue;
+                    };
+                    let timer = reference.remove(&(time, seq)).unwrap();
+                    assert_eq!(a.remove(seq), Some(Entry { time, seq, timer }));
+                    assert_eq!(a.remove(seq), None);
+                }
+                _ => {
+                    let mut copy = Agenda::default();
+                    copy.clone_from(&a);
+                    a = copy;
+                }
+            }
+            assert_eq!(a.len(), reference.len());
+            let first = reference.first_key_value().map(|(&k, _)| k);
+            assert_eq!(a.peek().map(|e| (e.time, e.seq)), first);
         }
     }
 

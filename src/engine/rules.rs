@@ -159,7 +159,7 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    fn fire<O: Observer>(&mut self, entry: Entry, obs: &mut O) {
+    pub(super) fn fire<O: Observer>(&mut self, entry: Entry, obs: &mut O) {
         match entry.timer {
             Timer::Arrival { stream } => {
                 let stream = stream as usize;
@@ -206,7 +206,7 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    fn take<O: Observer>(&mut self, w: WorkerId, obs: &mut O) {
+    pub(super) fn take<O: Observer>(&mut self, w: WorkerId, obs: &mut O) {
         let p = self.model.pool_of(w);
         let queues = &self.model.scenario.pools[p].queues;
         let task = queues
@@ -410,7 +410,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Runs the task's instantaneous steps from its `pc` until it blocks or ends.
-    fn proceed<O: Observer>(&mut self, task: InstanceId, obs: &mut O) {
+    pub(super) fn proceed<O: Observer>(&mut self, task: InstanceId, obs: &mut O) {
         let w = self.instances[task as usize]
             .status
             .worker()

@@ -351,7 +351,25 @@ pub fn run_to_end<C: Chooser, O: Observer>(
             next_choices = choices_mark(sim.choices_made());
         }
         let choice = if C::CANONICAL {
-            sim.canonical_choice()
+            if sim.canonical_step(obs) {
+                if sim.live_tasks() > next_tasks {
+                    if sim.live_tasks() > limits.max_tasks {
+                        return End::TaskLimit;
+                    }
+                    if let Some(end) = look() {
+                        return end;
+                    }
+                    next_tasks = tasks_mark(sim.live_tasks());
+                }
+                if sim.is_deadlocked() {
+                    return End::Deadlock;
+                }
+                if sim.exits_in_a_row() > loop_limit {
+                    return End::RestartLoop;
+                }
+                continue;
+            }
+            None
         } else if sim.oom_pending() {
             // The OOM killer's victim is a value: one of the largest processes.
             sim.options_into(Idle::Every, &mut options);
@@ -403,6 +421,73 @@ pub fn run_to_end<C: Chooser, O: Observer>(
     }
 }
 
+impl Simulation<'_> {
+    /// The canonical rule's step: [`canonical_choice`](Simulation::canonical_choice), applied
+    /// as [`apply`](Simulation::apply) would, without building the choice and looking it up
+    /// again (the run loop of `qsim run` takes one at every step). False, with nothing done
+    /// but stale timers dropped, when nothing is enabled.
+    #[inline(always)]
+    fn canonical_step<O: Observer>(&mut self, obs: &mut O) -> bool {
+        // As `canonical_choice`: the OOM killer first, taking the lowest of the largest
+        // processes (the canonical value); then the stale timers due now are dropped; then
+        // the order is `for_each_enabled`'s, offering takes to the lowest idle worker only.
+        if self.oom_pending() {
+            let choice = self
+                .canonical_choice()
+                .expect("an OOM kill is enabled while the host is above its memory");
+            self.apply(choice, obs);
+            return true;
+        }
+        let mut due = false;
+        while let Some(top) = self.agenda.peek() {
+            if top.time != self.now {
+                break;
+            }
+            if self.is_live(&top.timer) {
+                due = true;
+                break;
+            }
+            self.agenda.pop();
+        }
+        if self.mid_round && !self.just_taken.is_empty() {
+            self.run_first_taken(obs);
+            return true;
+        }
+        if due {
+            let entry = self.agenda.pop().expect("a timer is due");
+            self.choices_made += 1;
+            self.fire(entry, obs);
+            return true;
+        }
+        for pool in 0..self.pools.len() {
+            if self.pool_can_take(pool) {
+                let w = self
+                    .model
+                    .workers_of(pool)
+                    .find(|&w| self.workers[w as usize].is_idle())
+                    .expect("a pool that can take has an idle worker");
+                self.choices_made += 1;
+                self.take(w, obs);
+                return true;
+            }
+        }
+        if !self.just_taken.is_empty() {
+            self.run_first_taken(obs);
+            return true;
+        }
+        false
+    }
+
+    /// Applies `Choice::Run` of the first task just taken.
+    #[inline(always)]
+    fn run_first_taken<O: Observer>(&mut self, obs: &mut O) {
+        self.choices_made += 1;
+        let task = self.just_taken.remove(0);
+        self.mid_round = !self.just_taken.is_empty();
+        self.proceed(task, obs);
+    }
+}
+
 /// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`; a deadlock
 /// comes with its explanation.
 pub fn run<C: Chooser, O: Observer>(
@@ -447,4 +532,76 @@ pub fn simulate<'m, O: Observer>(
         }
     };
     (outcome, sim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Event;
+    use crate::scenario::Tick;
+
+    /// The canonical rule through the option list: what `run_to_end` did before its lean step.
+    struct FirstOption;
+
+    impl Chooser for FirstOption {
+        fn choose(&mut self, _: &Simulation<'_>, _: &[Choice]) -> Option<usize> {
+            Some(0)
+        }
+    }
+
+    /// Every event and every move of the clock, in order.
+    #[derive(Default, PartialEq, Debug)]
+    struct Log(Vec<(Tick, Option<Event>, Tick)>);
+
+    impl Observer for Log {
+        fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+            self.0
+                .push((sim.now(), Some(*event), sim.agenda().len() as Tick));
+        }
+
+        fn time_passes(&mut self, _: &Simulation<'_>, from: Tick, to: Tick) {
+            self.0.push((from, None, to));
+        }
+    }
+
+    /// The lean canonical step takes the same choices as the first of the option list, with
+    /// the same events, in every scenario of `scenarios/`, run to its end or stopped early.
+    #[test]
+    fn the_lean_canonical_step_is_the_first_option() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        assert!(files.len() > 10);
+        for file in files {
+            let scenario = crate::scenario::load(&file, &[]).unwrap();
+            let model = Model::new(scenario);
+            for max_events in [1, 2, 3, 5, 8, 13, 100, 20_000] {
+                let limits = Limits {
+                    max_events,
+                    ..Limits::default()
+                };
+                let (mut lean, mut listed) = (Log::default(), Log::default());
+                let mut a = Simulation::new(&model);
+                let mut b = Simulation::new(&model);
+                let end_a = run_to_end(&mut a, &mut Canonical, &mut lean, limits);
+                let end_b = run_to_end(&mut b, &mut FirstOption, &mut listed, limits);
+                let what = format!("{} with --max-events {max_events}", file.display());
+                assert_eq!(end_a, end_b, "{what}");
+                assert_eq!(lean, listed, "{what}");
+                assert_eq!(a.choices_made(), b.choices_made(), "{what}");
+                assert_eq!(a.now(), b.now(), "{what}");
+                assert_eq!(a.options(), b.options(), "{what}");
+                let timers = |s: &Simulation<'_>| {
+                    let mut t: Vec<_> = s.agenda().iter().copied().collect();
+                    t.sort_by_key(|e| e.seq);
+                    t
+                };
+                assert_eq!(timers(&a), timers(&b), "{what}");
+            }
+        }
+    }
 }
