@@ -218,6 +218,7 @@ def predict(sc):
             workers[w]["tasks"] += 1
             completed[ttype] = completed.get(ttype, 0) + 1
             p["after_tasks"][-1].append(rss(p))
+            note_peaks()  # the process is at this RSS when it checks, exit or not
             if pool["max_memory"] is not None and rss(p) > pool["max_memory"]:
                 restarts["max_memory"] += 1
                 p["exits"].append("max_memory")
@@ -265,23 +266,29 @@ def predict(sc):
         note_peaks()
 
     pname = pool["name"]
+    workers_memory = []
+    for w in range(n):
+        p = procs[proc_of(w)]
+        workers_memory.append({
+            "worker": "%s/%d" % (pname, w + 1),
+            "peak_rss_bytes": p["peak"],
+            "end_rss_bytes": rss(p),
+            "rss_after_tasks": p["after_tasks"],
+        })
     return {
         "scenario": sc["name"],
+        "source": "model.py",
         "completed": completed,
         "lost": lost,
-        "unfinished": len(queue),
-        "end_ns": now,
+        "unfinished": {"queued": len(queue)} if queue else {},
+        "end_time_s": now / 1e9,
         "pools": {pname: {
-            "peak_rss_bytes": pool_peak,
-            "end_rss_bytes": sum(rss(p) for p in procs),
+            "kind": kind,
+            "peak_rss_bytes": max(p["peak"] for p in procs),
+            "peak_total_bytes": pool_peak,
+            "end_total_bytes": sum(rss(p) for p in procs),
             "restarts": restarts,
-            "processes": [{
-                "peak_rss_bytes": p["peak"],
-                "end_rss_bytes": rss(p),
-                "rss_after_tasks": p["after_tasks"],
-                "exits": p["exits"],
-            } for p in procs],
+            "workers_memory": workers_memory,
         }},
         "host": {"peak_rss_bytes": host_peak},
     }
-

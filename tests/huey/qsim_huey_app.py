@@ -7,7 +7,7 @@ It mirrors qsim's memory and lifecycle model (docs/huey-fidelity.md) with real m
   already ~15-30 MB resident; that is measured ("bare") and only the rest is allocated.
 - a task holds `memory` bytes while it runs: `retain` of them are appended to a module-level
   list (the leak, kept after the task ends), the rest is a temporary bytearray freed when the
-  task returns. Of the retained bytes, the `collectable` share sits in reference cycles, which
+  task returns (a task that retains more than it holds allocates what it keeps as it ends). Of the retained bytes, the `collectable` share sits in reference cycles, which
   only an explicit gc.collect() frees: automatic collection is off (gc.disable()).
 - post-execute hooks, in this order: gc.collect() when gc = "after_task"; then the incident's
   check: read this process's RSS from /proc/self/statm and os._exit() above max_memory. The
@@ -133,10 +133,9 @@ def start_worker():
     record("thread_start")
 
 
-@huey.task()
-def qsim_task(type_name, index):
-    spec = CONFIG["tasks"][type_name]
-    record("begin", task=index, type=type_name)
+def leak(spec):
+    """Keeps the task's `retain` bytes: the `collectable` share in a reference cycle, freed only
+    by gc.collect(), the rest in the module-level list, never freed."""
     retain = spec["retain"]
     collectable = int(round(retain * spec["collectable"]))
     if retain - collectable:
@@ -144,17 +143,34 @@ def qsim_task(type_name, index):
         touch(kept)
         LEAK.append(kept)
     if collectable:
-        # A reference cycle: unreachable once the task returns, freed only by gc.collect().
+        # Unreachable once this function returns: only a collection frees it.
         cycle = [bytearray(collectable)]
         touch(cycle[0])
         cycle.append(cycle)
         del cycle
-    held = spec["memory"] - retain
+
+
+@huey.task()
+def qsim_task(type_name, index):
+    """Holds `memory` bytes for `work` seconds and keeps `retain` of them. When the task
+    retains more than it holds (retain > memory), it holds `memory` while it runs and
+    allocates what it keeps as it ends, after freeing the rest: the RSS is then
+    kept + memory during the task and kept + retain after it, as in the model."""
+    spec = CONFIG["tasks"][type_name]
+    record("begin", task=index, type=type_name)
+    retained_early = spec["retain"] <= spec["memory"]
+    if retained_early:
+        leak(spec)
+        held = spec["memory"] - spec["retain"]
+    else:
+        held = spec["memory"]
     temp = bytearray(held) if held > 0 else None
     if temp is not None:
         touch(temp)
     time.sleep(spec["work"])
     del temp
+    if not retained_early:
+        leak(spec)
     return index
 
 
