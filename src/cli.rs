@@ -175,13 +175,14 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// A run (`qsim run`, `qsim replay`): a deadlock is 1; a limit hit, or a replayed schedule
-/// that stopped fitting, is an error.
+/// A run (`qsim run`, `qsim replay`): a hang (a deadlock, an orphaned wait, a restart loop
+/// that makes no progress) is 1; a limit hit, or a replayed schedule that stopped fitting, is
+/// an error.
 impl From<&Outcome> for ExitStatus {
     fn from(outcome: &Outcome) -> ExitStatus {
         match outcome {
             Outcome::Completed | Outcome::Horizon => ExitStatus::Success,
-            Outcome::Deadlock(_) => ExitStatus::Deadlock,
+            Outcome::Deadlock(_) | Outcome::RestartLoop { .. } => ExitStatus::Deadlock,
             Outcome::EventLimit
             | Outcome::TaskLimit
             | Outcome::MemoryLimit { .. }

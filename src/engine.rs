@@ -62,15 +62,15 @@ pub mod state;
 pub mod wait_for;
 
 pub use enabled::{Choice, Idle};
-pub use model::Model;
-pub use observe::{Event, Observer};
+pub use model::{Model, ProcessId};
+pub use observe::{Event, Exit, Observer};
 pub use rules::Advance;
 pub use run::{
     run, run_to_end, simulate, Canonical, Chooser, Decided, Decision, End, Limits, Outcome,
     RandomTies, Recorder, Replayer, TiesByValue,
 };
 pub use state::{
-    Activity, Group, Instance, Link, PoolCounters, Simulation, Status, TaskResult, Worker,
+    Activity, Group, Instance, Link, PoolCounters, Process, Simulation, Status, TaskResult, Worker,
 };
 pub use wait_for::Deadlock;
 

@@ -188,13 +188,52 @@ pub fn scenario_fingerprint(explored: &Scenario) -> String {
         pools,
         tasks,
         arrivals,
+        host,
     } = explored;
+    // The pools and tasks as they were before memory was modelled, so that a scenario that
+    // models none keeps the fingerprint (and the schedules) it had; the memory fields are
+    // hashed after them when the scenario has any.
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct Pool<'a> {
+        name: &'a String,
+        workers: &'a u32,
+        queues: &'a Vec<usize>,
+    }
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct TaskType<'a> {
+        name: &'a String,
+        queue: &'a usize,
+        priority: &'a i32,
+        steps: &'a Vec<Step>,
+    }
+    let old_pools: Vec<Pool> = pools
+        .iter()
+        .map(|p| Pool {
+            name: &p.name,
+            workers: &p.workers,
+            queues: &p.queues,
+        })
+        .collect();
+    let old_tasks: Vec<TaskType> = tasks
+        .iter()
+        .map(|t| TaskType {
+            name: &t.name,
+            queue: &t.queue,
+            priority: &t.priority,
+            steps: &t.steps,
+        })
+        .collect();
     let mut hasher = HashWriter(xxhash_rust::xxh3::Xxh3::new());
     write!(
         hasher,
-        "{horizon:?}{queues:?}{pools:?}{tasks:?}{arrivals:?}"
+        "{horizon:?}{queues:?}{old_pools:?}{old_tasks:?}{arrivals:?}"
     )
     .expect("hashing cannot fail");
+    if explored.models_memory() {
+        write!(hasher, "{host:?}{pools:?}{tasks:?}").expect("hashing cannot fail");
+    }
     format!("xxh3:{:016x}", hasher.0.digest())
 }
 
@@ -216,8 +255,13 @@ pub fn label(sim: &Simulation<'_>, choice: Choice) -> String {
             Timer::Arrival { stream } => format!("arrival {stream}"),
             Timer::WorkDone { task } => format!("done {}", sim.task_name(task)),
             Timer::Timeout { task, .. } => format!("timeout {}", sim.task_name(task)),
+            Timer::Restarted { process } => format!("restart {}", sim.model.process_name(process)),
+            Timer::ThreadReplaced { worker } => {
+                format!("replace {}", sim.model.worker_name(worker))
+            }
         },
         Choice::Take(w) => format!("take {}", sim.model.worker_name(w)),
+        Choice::Kill(p) => format!("kill {}", sim.model.process_name(p)),
         Choice::Run(task) => format!("run {}", sim.task_name(task)),
     }
 }
@@ -237,7 +281,7 @@ pub fn is_local(sim: &Simulation<'_>, choice: Choice) -> bool {
             entry.timer,
             Timer::WorkDone { task } if next_is_local(task, sim.instance(task).pc + 1)
         ),
-        Choice::Take(_) => false,
+        Choice::Take(_) | Choice::Kill(_) => false,
     }
 }
 
@@ -300,9 +344,12 @@ fn twin_key(sim: &Simulation<'_>, choice: Choice) -> Option<TwinKey> {
         Choice::Run(task) => (0, task),
         Choice::Fire(entry) => match entry.timer {
             Timer::WorkDone { task } => (1, task),
-            Timer::Arrival { .. } | Timer::Timeout { .. } => return None,
+            Timer::Arrival { .. }
+            | Timer::Timeout { .. }
+            | Timer::Restarted { .. }
+            | Timer::ThreadReplaced { .. } => return None,
         },
-        Choice::Take(_) => return None,
+        Choice::Take(_) | Choice::Kill(_) => return None,
     };
     let inst = sim.instance(task);
     if inst.outstanding != 0 {

@@ -34,6 +34,7 @@ pub mod figure;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod memory;
 pub mod page;
 pub mod stats;
 pub mod story;
@@ -47,6 +48,7 @@ use crate::scenario::{Step, Tick};
 
 pub use deadlock::DeadlockReport;
 pub use exploration::ExplorationReport;
+pub use memory::MemoryReport;
 pub use stats::Stats;
 pub use story::{Happening, Story, StoryStep};
 pub use trace::Trace;
@@ -72,12 +74,14 @@ pub struct Report {
     pub queues: Vec<QueueReport>,
     /// The deadlock the run ended in, if it did.
     pub deadlock: Option<DeadlockReport>,
+    /// Memory and restarts, when the scenario models memory.
+    pub memory: Option<MemoryReport>,
 }
 
 /// What happened to the instances of one task type.
 ///
-/// Every instance created is counted once in `completed`, `failed` or `unfinished`:
-/// `arrived == completed + failed + unfinished`.
+/// Every instance created is counted once in `completed`, `failed`, `lost` or `unfinished`:
+/// `arrived == completed + failed + lost + unfinished`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskReport {
     /// The task type's name.
@@ -90,6 +94,8 @@ pub struct TaskReport {
     pub failed: u64,
     /// Instances still queued or held by a worker when the run ended.
     pub unfinished: u64,
+    /// Instances that died with their process and were not re-queued.
+    pub lost: u64,
     /// Time from being queued to finishing, over finished instances; `None` if none finished.
     pub latency: Option<Latency>,
 }
@@ -127,7 +133,9 @@ pub struct PoolReport {
     pub blocked: f64,
     /// Share of worker-time with no task.
     pub idle: f64,
-    /// The three shares as whole percentages that add up to 100; `None` when no time elapsed.
+    /// Share of worker-time restarting (its process exited, or its thread was recycled).
+    pub restarting: f64,
+    /// The shares as whole percentages that add up to 100; `None` when no time elapsed.
     pub percent: Option<Percent>,
 }
 
@@ -146,17 +154,21 @@ pub struct Percent {
     pub blocked: u8,
     /// Idle, in whole percent.
     pub idle: u8,
+    /// Restarting, in whole percent.
+    pub restarting: u8,
 }
 
 impl Percent {
-    /// The whole percentages of the three amounts of worker-time `busy`, `blocked` and `idle`
-    /// (exact integers, so that ties are ties); `None` when they add up to 0.
-    pub fn of(busy: u128, blocked: u128, idle: u128) -> Option<Percent> {
-        let [busy, blocked, idle] = largest_remainder([busy, blocked, idle])?;
+    /// The whole percentages of the amounts of worker-time `busy`, `blocked`, `idle` and
+    /// `restarting` (exact integers, so that ties are ties); `None` when they add up to 0.
+    pub fn of(busy: u128, blocked: u128, idle: u128, restarting: u128) -> Option<Percent> {
+        let [busy, blocked, idle, restarting] =
+            largest_remainder([busy, blocked, idle, restarting])?;
         Some(Percent {
             busy,
             blocked,
             idle,
+            restarting,
         })
     }
 }
@@ -220,8 +232,8 @@ impl Report {
                 );
                 debug_assert_eq!(
                     t.arrived,
-                    t.completed + t.failed + unfinished,
-                    "every instance of {} is completed, failed or unfinished",
+                    t.completed + t.failed + t.lost + unfinished,
+                    "every instance of {} is completed, failed, lost or unfinished",
                     task.name
                 );
                 TaskReport {
@@ -230,6 +242,7 @@ impl Report {
                     completed: t.completed,
                     failed: t.failed,
                     unfinished,
+                    lost: t.lost,
                     latency: latency(t),
                 }
             })
@@ -260,7 +273,8 @@ impl Report {
                     busy: share(p.busy),
                     blocked: share(p.blocked),
                     idle: share(p.idle),
-                    percent: Percent::of(p.busy, p.blocked, p.idle),
+                    restarting: share(p.restarting),
+                    percent: Percent::of(p.busy, p.blocked, p.idle, p.restarting),
                 }
             })
             .collect();
@@ -294,6 +308,10 @@ impl Report {
             pools,
             queues,
             deadlock,
+            memory: stats
+                .memory
+                .as_ref()
+                .map(|m| MemoryReport::new(sim, m, &stats.tasks, &stats.pools)),
         }
     }
 }
@@ -605,11 +623,12 @@ mod tests {
         assert_eq!(largest_remainder([0, 0, 7]), Some([0, 0, 100]));
         assert_eq!(largest_remainder([0, 0, 0]), None);
         assert_eq!(
-            Percent::of(1, 2, 997),
+            Percent::of(1, 2, 997, 0),
             Some(Percent {
                 busy: 0,
                 blocked: 0,
-                idle: 100
+                idle: 100,
+                restarting: 0,
             })
         );
     }

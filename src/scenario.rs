@@ -13,6 +13,7 @@ pub mod duration;
 pub mod file;
 pub mod recorded;
 pub mod set;
+pub mod size;
 pub mod step;
 pub mod validate;
 
@@ -20,6 +21,7 @@ use crate::rng::SimRng;
 
 pub use crate::error::Warning;
 pub use recorded::{arrivals_from_csv, Recorded};
+pub use size::{format_size, parse_size};
 pub use step::{OnTimeout, Step, StepKind};
 pub use validate::{load, load_with_warnings, parse, parse_with_warnings};
 
@@ -57,6 +59,16 @@ pub struct Scenario {
     pub tasks: Vec<TaskType>,
     /// Every arrival stream, in file order (`--set arrival.N...` counts from 0 in this order).
     pub arrivals: Vec<Arrival>,
+    /// The machine the pools share (`[host]`).
+    pub host: Host,
+}
+
+/// The machine every pool runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Host {
+    /// Memory of the machine, in bytes: when the resident memory of all processes together
+    /// goes above it, the OOM killer kills the process with the most. `None`: not modelled.
+    pub memory: Option<u64>,
 }
 
 /// How a run orders actions that are due at the same instant.
@@ -104,7 +116,7 @@ impl Discipline {
     }
 }
 
-/// A consumer process with its worker threads.
+/// A consumer: its workers, the queues they take from, and the life of its processes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pool {
     /// The pool's name.
@@ -113,6 +125,72 @@ pub struct Pool {
     pub workers: u32,
     /// Queues consumed, in order of preference: an idle worker takes from the first non-empty one.
     pub queues: Vec<QueueId>,
+    /// Whether the workers are threads of one process or processes of their own.
+    pub kind: PoolKind,
+    /// Resident memory of a fresh process, in bytes.
+    pub base_memory: u64,
+    /// Checked after each task: a process whose resident memory is above it exits and is
+    /// restarted.
+    pub max_memory: Option<u64>,
+    /// A worker is recycled after this many tasks.
+    pub max_tasks: Option<u32>,
+    /// From an exit until the replacement takes work.
+    pub restart: Duration,
+    /// Whether an explicit garbage collection runs after each task.
+    pub gc: Gc,
+}
+
+impl Pool {
+    /// A pool of `workers` taking from `queues`, with nothing of memory modelled: threads of
+    /// one process of no size, never restarted.
+    pub fn new(name: impl Into<String>, workers: u32, queues: Vec<QueueId>) -> Pool {
+        Pool {
+            name: name.into(),
+            workers,
+            queues,
+            kind: PoolKind::Thread,
+            base_memory: 0,
+            max_memory: None,
+            max_tasks: None,
+            restart: Duration::Fixed(0),
+            gc: Gc::None,
+        }
+    }
+
+    /// Whether a worker of this pool can exit or be recycled (`max_memory`, `max_tasks`).
+    pub fn restarts(&self) -> bool {
+        self.max_memory.is_some() || self.max_tasks.is_some()
+    }
+}
+
+/// How a pool's workers are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PoolKind {
+    /// Threads of one process: they share its memory, and die with it.
+    #[default]
+    Thread,
+    /// A process per worker.
+    Process,
+}
+
+impl PoolKind {
+    /// The kind's name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Thread => "thread",
+            PoolKind::Process => "process",
+        }
+    }
+}
+
+/// When a pool's processes collect garbage explicitly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Gc {
+    /// Never: the collectable share of retained memory stays.
+    #[default]
+    None,
+    /// After each task: the collectable share of what the task retained is released.
+    AfterTask,
 }
 
 /// A kind of task, with the steps every instance runs.
@@ -126,9 +204,44 @@ pub struct TaskType {
     pub priority: i32,
     /// Steps, with every `call` already inlined (never empty after inlining a non-empty call).
     pub steps: Vec<Step>,
+    /// Memory held while it runs (from the take to its end), in bytes.
+    pub memory: u64,
+    /// Memory its process keeps after it ends, in bytes.
+    pub retain: u64,
+    /// How much of `retain` an explicit garbage collection releases, in bytes.
+    pub collectable: u64,
+    /// Whether it is re-queued (rather than lost) when its process dies under it.
+    pub acks_late: bool,
 }
 
 impl TaskType {
+    /// A task type with these steps and no memory.
+    pub fn new(
+        name: impl Into<String>,
+        queue: QueueId,
+        priority: i32,
+        steps: Vec<Step>,
+    ) -> TaskType {
+        TaskType {
+            name: name.into(),
+            queue,
+            priority,
+            steps,
+            memory: 0,
+            retain: 0,
+            collectable: 0,
+            acks_late: false,
+        }
+    }
+
+    /// What its process keeps after it ends, in a pool with this `gc`.
+    pub fn kept(&self, gc: Gc) -> u64 {
+        match gc {
+            Gc::None => self.retain,
+            Gc::AfterTask => self.retain - self.collectable,
+        }
+    }
+
     /// Whether some wait of the task has no timeout: such a task can hold its worker for ever.
     pub fn waits_for_ever(&self) -> bool {
         self.steps.iter().any(|s| match s {
@@ -331,7 +444,26 @@ impl Scenario {
                 *gap = f(gap);
             }
         }
+        for pool in &mut s.pools {
+            pool.restart = f(&pool.restart);
+        }
         s
+    }
+
+    /// Whether processes can exit, be recycled or be killed: some pool has `max_memory` or
+    /// `max_tasks`, or the host has a memory size (the OOM killer). Such a scenario's workers
+    /// have a life beyond the task they hold, tasks can be lost or run again, and the state
+    /// graph can have cycles.
+    pub fn has_lifecycle(&self) -> bool {
+        self.host.memory.is_some() || self.pools.iter().any(Pool::restarts)
+    }
+
+    /// Whether memory is modelled at all: some pool has a base memory or a threshold, some
+    /// task holds or keeps memory, or the host has a size.
+    pub fn models_memory(&self) -> bool {
+        self.has_lifecycle()
+            || self.pools.iter().any(|p| p.base_memory > 0)
+            || self.tasks.iter().any(|t| t.memory > 0 || t.retain > 0)
     }
 
     /// The scenario as `explore --timing exact` sees it: every distribution replaced by its mean,

@@ -166,14 +166,17 @@ fn check_run(scenario: &Scenario) -> Result<(), TestCaseError> {
     let (report, shown) = run_once(scenario);
     for p in &report.pools {
         if let Some(w) = p.percent {
-            let sum = u32::from(w.busy) + u32::from(w.blocked) + u32::from(w.idle);
+            let sum = u32::from(w.busy)
+                + u32::from(w.blocked)
+                + u32::from(w.idle)
+                + u32::from(w.restarting);
             prop_assert_eq!(sum, 100, "pool {} shows shares of {}%", p.name, sum);
         }
     }
     for t in &report.tasks {
         prop_assert_eq!(
             t.arrived,
-            t.completed + t.failed + t.unfinished,
+            t.completed + t.failed + t.lost + t.unfinished,
             "{}",
             t.name
         );

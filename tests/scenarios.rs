@@ -8,6 +8,8 @@
 //! # expect-explore-exact: deadlock       (timing "exact")
 //! # expect-finished: 20 completed, 2 failed
 //! # expect-blocked-workers: 2            (workers held by the stuck tasks of a deadlock)
+//! # expect-lost: 1                        (tasks lost with their process)
+//! # expect-restarts: 3                    (processes exited or killed, threads recycled)
 //! ```
 //!
 //! Every file must have an `expect-run` line; the other lines are optional (a file without
@@ -34,6 +36,10 @@ struct Expectations {
     finished: Option<(u64, u64)>,
     /// Workers held by stuck tasks.
     blocked_workers: Option<usize>,
+    /// Tasks lost with their process.
+    lost: Option<u64>,
+    /// Exits, kills and recycled threads.
+    restarts: Option<u64>,
 }
 
 fn parse_expectations(path: &Path, text: &str) -> Expectations {
@@ -59,7 +65,16 @@ fn parse_expectations(path: &Path, text: &str) -> Expectations {
                     None => (value, None),
                 };
                 assert!(
-                    ["completed", "horizon", "deadlock", "event_limit", "stopped"].contains(&name),
+                    [
+                        "completed",
+                        "horizon",
+                        "deadlock",
+                        "orphaned_wait",
+                        "restart_loop",
+                        "event_limit",
+                        "stopped"
+                    ]
+                    .contains(&name),
                     "{}",
                     ctx(line)
                 );
@@ -101,6 +116,10 @@ fn parse_expectations(path: &Path, text: &str) -> Expectations {
                 }
                 e.finished = Some((completed.unwrap_or(0), failed.unwrap_or(0)));
             }
+            "lost" => e.lost = Some(value.parse().unwrap_or_else(|_| panic!("{}", ctx(line)))),
+            "restarts" => {
+                e.restarts = Some(value.parse().unwrap_or_else(|_| panic!("{}", ctx(line))))
+            }
             "blocked-workers" => {
                 e.blocked_workers = Some(value.parse().unwrap_or_else(|_| panic!("{}", ctx(line))));
             }
@@ -116,10 +135,17 @@ struct Finished {
     completed: u64,
     failed: u64,
     failed_by_type: BTreeMap<String, u64>,
+    lost: u64,
+    restarts: u64,
 }
 
 impl Observer for Finished {
     fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        match *event {
+            Event::Lost { .. } => self.lost += 1,
+            Event::Exited { .. } | Event::Recycled { .. } => self.restarts += 1,
+            _ => {}
+        }
         if let Event::Finished { task, result } = *event {
             match result {
                 TaskResult::Completed => self.completed += 1,
@@ -197,6 +223,17 @@ fn check(path: &Path) -> Vec<String> {
             problems.push(format!(
                 "{name}: {} completed and {} failed tasks, expected {completed} and {failed}",
                 finished.completed, finished.failed
+            ));
+        }
+    }
+    for (what, expected, seen) in [
+        ("lost", expect.lost, finished.lost),
+        ("restarts", expect.restarts, finished.restarts),
+    ] {
+        if expected.is_some_and(|n| n != seen) {
+            problems.push(format!(
+                "{name}: {seen} {what}, expected {}",
+                expected.unwrap_or(0)
             ));
         }
     }

@@ -103,7 +103,11 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
                 .and_then(|m| m.exceeded(held, 0))
                 .unwrap_or_else(|| qsim::memory::megabytes(held))
         )),
-        Outcome::Completed | Outcome::Horizon | Outcome::Deadlock(_) | Outcome::Stopped => {}
+        Outcome::Completed
+        | Outcome::Horizon
+        | Outcome::Deadlock(_)
+        | Outcome::Stopped
+        | Outcome::RestartLoop { .. } => {}
     }
     Ok(ExitStatus::from(&outcome))
 }

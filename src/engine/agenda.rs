@@ -35,6 +35,16 @@ pub enum Timer {
         /// Identifies the wait this timeout belongs to.
         token: u64,
     },
+    /// An exited or killed process's replacement starts and its workers take work again.
+    Restarted {
+        /// The process.
+        process: u32,
+    },
+    /// A recycled thread's replacement takes work again (`max_tasks` on a thread pool).
+    ThreadReplaced {
+        /// The worker.
+        worker: u32,
+    },
 }
 
 /// A timer with its instant and scheduling sequence number.

@@ -12,15 +12,17 @@
 //! lists every state's options and `qsim run` takes the first of every state's, and an
 //! external iterator's saved position costs both.
 //!
-//! The canonical order: while the tasks of a dispatch round are running their steps, those
-//! come first; then the timers due now, in the order they were set; then, pool by pool in
+//! The canonical order: while the host is above its memory, the OOM killer's choices of a
+//! process to kill are the only ones (each process with the most resident memory, lowest
+//! first: the victim is a decision, which `run` takes as the lowest); otherwise, while the
+//! tasks of a dispatch round are running their steps, those come first; then the timers due now, in the order they were set; then, pool by pool in
 //! file order, the idle workers that can take a task (lowest first); then the tasks just taken,
 //! in the order taken.
 
 use std::ops::ControlFlow;
 
 use super::agenda::Entry;
-use super::{InstanceId, Simulation, WorkerId};
+use super::{InstanceId, ProcessId, Simulation, WorkerId};
 
 /// One thing that can happen next; see the engine's docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +33,9 @@ pub enum Choice {
     Take(WorkerId),
     /// This just-taken task runs its instantaneous steps.
     Run(InstanceId),
+    /// The OOM killer kills this process (the host is above its memory, and it is one of the
+    /// processes with the most resident memory).
+    Kill(ProcessId),
 }
 
 /// Which idle workers of a pool are offered a take.
@@ -53,6 +58,15 @@ impl<'m> Simulation<'m> {
         idle: Idle,
         mut visit: impl FnMut(Choice) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
+        if self.oom_pending() {
+            let largest = self.processes.iter().map(|p| p.rss()).max().unwrap_or(0);
+            for (p, process) in self.processes.iter().enumerate() {
+                if !process.down && process.rss() == largest {
+                    visit(Choice::Kill(p as ProcessId))?;
+                }
+            }
+            return ControlFlow::Continue(());
+        }
         if self.mid_round {
             for &t in &self.just_taken {
                 visit(Choice::Run(t))?;

@@ -4,7 +4,7 @@
 //! it (the explorer builds millions). It owns nothing that changes during a run: which pool a
 //! worker belongs to, which workers a pool has, and how workers and tasks are named.
 
-use crate::scenario::{PoolId, Scenario};
+use crate::scenario::{PoolId, PoolKind, Scenario};
 
 use super::WorkerId;
 
@@ -16,25 +16,102 @@ pub struct Model {
     pub scenario: Scenario,
     worker_pool: Vec<PoolId>,
     pool_workers: Vec<std::ops::Range<u32>>,
+    worker_process: Vec<ProcessId>,
+    process_workers: Vec<std::ops::Range<u32>>,
+    process_pool: Vec<PoolId>,
     timeless: bool,
+    hangs_at_rest: bool,
 }
+
+/// A process: an index into the simulation's processes. A `thread` pool is one process whose
+/// threads are its workers; a `process` pool has a process per worker. Processes are numbered
+/// pool by pool in file order, and within a pool in worker order.
+pub type ProcessId = u32;
 
 impl Model {
     /// Prepares `scenario` for simulation.
     pub fn new(scenario: Scenario) -> Model {
         let mut worker_pool = Vec::new();
         let mut pool_workers = Vec::new();
+        let mut worker_process = Vec::new();
+        let mut process_workers = Vec::new();
+        let mut process_pool = Vec::new();
         for (p, pool) in scenario.pools.iter().enumerate() {
             let start = worker_pool.len() as u32;
             worker_pool.extend(std::iter::repeat_n(p, pool.workers as usize));
-            pool_workers.push(start..worker_pool.len() as u32);
+            let end = worker_pool.len() as u32;
+            pool_workers.push(start..end);
+            match pool.kind {
+                PoolKind::Thread => {
+                    let process = process_workers.len() as ProcessId;
+                    worker_process.extend(std::iter::repeat_n(process, pool.workers as usize));
+                    process_workers.push(start..end);
+                    process_pool.push(p);
+                }
+                PoolKind::Process => {
+                    for w in start..end {
+                        worker_process.push(process_workers.len() as ProcessId);
+                        process_workers.push(w..w + 1);
+                        process_pool.push(p);
+                    }
+                }
+            }
         }
         let timeless = scenario == scenario.with_any_timing();
+        // A hang can be undone only by something that kills a task that is not moving: the
+        // OOM killer, or the exit of a thread pool's process after a task of another thread.
+        let hangs_at_rest = scenario.host.memory.is_some()
+            || scenario
+                .pools
+                .iter()
+                .any(|p| p.kind == PoolKind::Thread && p.max_memory.is_some());
         Model {
             scenario,
             worker_pool,
             pool_workers,
+            worker_process,
+            process_workers,
+            process_pool,
             timeless,
+            hangs_at_rest,
+        }
+    }
+
+    /// Whether a hang is only known for certain once nothing else can happen: in a scenario
+    /// where the OOM killer, or the exit of a thread pool's process, can kill a task that is
+    /// stuck, a stuck set can still dissolve while other work goes on (see `wait_for`).
+    pub fn hangs_at_rest(&self) -> bool {
+        self.hangs_at_rest
+    }
+
+    /// The process of worker `w`.
+    #[inline(always)]
+    pub fn process_of(&self, w: WorkerId) -> ProcessId {
+        self.worker_process[w as usize]
+    }
+
+    /// The workers (threads) of process `p`.
+    pub fn workers_of_process(&self, p: ProcessId) -> std::ops::Range<u32> {
+        self.process_workers[p as usize].clone()
+    }
+
+    /// The pool of process `p`.
+    pub fn pool_of_process(&self, p: ProcessId) -> PoolId {
+        self.process_pool[p as usize]
+    }
+
+    /// Number of processes.
+    pub fn process_count(&self) -> usize {
+        self.process_workers.len()
+    }
+
+    /// A process's display name: the worker's name for a process pool (`default/2`), the
+    /// pool's name for a thread pool (`default`).
+    pub fn process_name(&self, p: ProcessId) -> String {
+        let pool = self.pool_of_process(p);
+        match self.scenario.pools[pool].kind {
+            PoolKind::Thread => self.scenario.pools[pool].name.clone(),
+            PoolKind::Process => self.worker_name(self.process_workers[p as usize].start),
         }
     }
 

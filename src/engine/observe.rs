@@ -7,7 +7,7 @@
 
 use crate::scenario::Tick;
 
-use super::{InstanceId, Simulation, TaskResult, WorkerId};
+use super::{InstanceId, ProcessId, Simulation, TaskResult, WorkerId};
 
 /// A change in a simulation, reported after it happened (for `Finished`, just before the
 /// instance's slot is freed, so the observer can still read it).
@@ -72,6 +72,73 @@ pub enum Event {
         /// How it ended.
         result: TaskResult,
     },
+    /// A process's resident memory changed (a task was taken or ended, a process started).
+    Memory {
+        /// The process.
+        process: ProcessId,
+        /// Its resident memory now, in bytes.
+        rss: u64,
+    },
+    /// A process exited (`max_memory`, `max_tasks`) or was killed (`oom`); reported before
+    /// the tasks it was running are lost or re-queued.
+    Exited {
+        /// The process.
+        process: ProcessId,
+        /// Why.
+        cause: Exit,
+        /// Its resident memory when it went, in bytes.
+        rss: u64,
+        /// Tasks it ran to their end since it started.
+        tasks: u32,
+    },
+    /// A thread of a thread pool was recycled (`max_tasks`); its process keeps its memory.
+    Recycled {
+        /// The worker.
+        worker: WorkerId,
+    },
+    /// A process (after an exit) or a thread (after recycling) is back and takes work.
+    Restarted {
+        /// The process, for a process's restart.
+        process: Option<ProcessId>,
+        /// The first of the workers back.
+        first_worker: WorkerId,
+        /// How many workers are back.
+        workers: u32,
+    },
+    /// A task died with its process and is gone: nothing will run it again (reported before
+    /// its slot is freed).
+    Lost {
+        /// The task.
+        task: InstanceId,
+    },
+    /// A task died with its process and was put back on its queue (`acks_late`), to run again
+    /// from its first step.
+    Requeued {
+        /// The task.
+        task: InstanceId,
+    },
+}
+
+/// Why a process went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// It was above `max_memory` after a task.
+    MaxMemory,
+    /// A worker of it reached `max_tasks` (a process pool's process is recycled whole).
+    MaxTasks,
+    /// The OOM killer took it: the host was above its memory and it was the largest.
+    Oom,
+}
+
+impl Exit {
+    /// The cause's name in reports: `max_memory`, `max_tasks`, `oom`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exit::MaxMemory => "max_memory",
+            Exit::MaxTasks => "max_tasks",
+            Exit::Oom => "oom",
+        }
+    }
 }
 
 /// Receives a simulation's events. Both methods do nothing by default.

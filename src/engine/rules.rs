@@ -5,14 +5,26 @@
 //! its instantaneous steps until it blocks or ends. What each step kind does when a task
 //! reaches it is in `Simulation::proceed`; the rules change workers only through
 //! `Simulation::set_activity`, so that pools count their workers right.
+//!
+//! # Memory and the life of processes
+//! A task's `memory` is held by its process from the take to its end; at its end the process
+//! keeps the task's `retain` (less the collectable share when the pool collects garbage after
+//! each task). Then, after the task's result stands and before the worker takes anything
+//! else, the pool's checks run (`Simulation::after_task`): above `max_memory` the process
+//! exits; else a worker that reached `max_tasks` is recycled (a process pool's process exits, a
+//! thread pool's thread alone is replaced and the process keeps its memory). Whenever the
+//! host's total goes above its memory, the only choices enabled are the OOM killer's
+//! ([`Choice::Kill`]). A process that exits or is killed frees all its memory; the tasks its
+//! workers held are lost, or re-queued when their type `acks_late` (`Simulation::lose`); its
+//! workers restart (`Activity::Restarting`) until the `restart` delay is over.
 
-use crate::scenario::{ArrivalPattern, OnTimeout, Step, TaskId};
+use crate::scenario::{ArrivalPattern, OnTimeout, PoolKind, Step, TaskId};
 
 use super::agenda::{Entry, Timer};
-use super::state::{Activity, Group, Instance, Link, NONE};
+use super::state::{Activity, Group, Instance, Link, Process, NONE};
 use super::{
-    wait_for, Choice, Deadlock, Event, InstanceId, Observer, Simulation, Status, TaskResult,
-    WorkerId,
+    wait_for, Choice, Deadlock, Event, Exit, InstanceId, Observer, ProcessId, Simulation, Status,
+    TaskResult, WorkerId,
 };
 
 /// What [`Simulation::advance_time`] did.
@@ -40,6 +52,7 @@ impl<'m> Simulation<'m> {
                 self.fire(entry, obs);
             }
             Choice::Take(w) => self.take(w, obs),
+            Choice::Kill(p) => self.exit_process(p, Exit::Oom, obs),
             Choice::Run(task) => {
                 let i = self
                     .just_taken
@@ -92,12 +105,24 @@ impl<'m> Simulation<'m> {
 
     /// Constant-time necessary condition for a deadlock: some pool has every worker held by a
     /// task waiting without a timeout.
+    ///
+    /// Some task waiting for a lost child (an orphaned wait) is one too. Where a stuck task can
+    /// still be killed ([`Model::hangs_at_rest`](super::Model::hangs_at_rest)), a state is only
+    /// deadlocked once nothing else can happen.
     pub fn may_be_deadlocked(&self) -> bool {
-        self.scenario()
-            .pools
-            .iter()
-            .zip(&self.pools)
-            .any(|(pool, counts)| counts.waiting_untimed == pool.workers)
+        let held = self.orphaned
+            || self
+                .scenario()
+                .pools
+                .iter()
+                .zip(&self.pools)
+                .any(|(pool, counts)| counts.waiting_untimed == pool.workers);
+        held && (!self.model.hangs_at_rest() || self.is_at_rest())
+    }
+
+    /// Whether nothing can happen any more: no choice is enabled and no live timer is pending.
+    pub fn is_at_rest(&self) -> bool {
+        !self.has_options() && !self.agenda.iter().any(|e| self.is_live(&e.timer))
     }
 
     // ----- the rules -------------------------------------------------------------------------
@@ -149,6 +174,19 @@ impl<'m> Simulation<'m> {
                 self.instances[task as usize].pc += 1;
                 self.proceed(task, obs);
             }
+            Timer::Restarted { process } => self.restart_process(process, obs),
+            Timer::ThreadReplaced { worker } => {
+                self.set_activity(worker, Activity::Idle);
+                self.workers[worker as usize].tasks_run = 0;
+                obs.event(
+                    self,
+                    &Event::Restarted {
+                        process: None,
+                        first_worker: worker,
+                        workers: 1,
+                    },
+                );
+            }
             Timer::Timeout { task, .. } => {
                 obs.event(self, &Event::TimedOut { task });
                 let w = self.end_wait(task);
@@ -179,8 +217,176 @@ impl<'m> Simulation<'m> {
         let inst = &mut self.instances[task as usize];
         inst.status = Status::Taken(w);
         inst.taken_at = self.now;
+        let memory = self.model.scenario.tasks[inst.task].memory;
         self.just_taken.push(task);
         obs.event(self, &Event::Taken { task, worker: w });
+        if memory > 0 {
+            let p = self.model.process_of(w);
+            self.processes[p as usize].running += memory;
+            self.host_rss += memory;
+            self.memory_changed(p, obs);
+        }
+    }
+
+    fn memory_changed<O: Observer>(&self, process: ProcessId, obs: &mut O) {
+        let rss = self.processes[process as usize].rss();
+        obs.event(self, &Event::Memory { process, rss });
+    }
+
+    /// The memory rules and the pool's checks after worker `w` ran a task of type `task` to
+    /// its end (see the module docs).
+    fn after_task<O: Observer>(&mut self, w: WorkerId, task: TaskId, obs: &mut O) {
+        let p = self.model.process_of(w);
+        let pool = &self.model.scenario.pools[self.model.pool_of(w)];
+        let t = &self.model.scenario.tasks[task];
+        let kept = t.kept(pool.gc);
+        let process = &mut self.processes[p as usize];
+        process.running -= t.memory;
+        process.kept += kept;
+        process.tasks += 1;
+        self.host_rss = self.host_rss - t.memory + kept;
+        self.workers[w as usize].tasks_run += 1;
+        self.exits_in_a_row = 0;
+        if t.memory > 0 || kept > 0 {
+            self.memory_changed(p, obs);
+        }
+        if pool
+            .max_memory
+            .is_some_and(|m| self.processes[p as usize].rss() > m)
+        {
+            self.exit_process(p, Exit::MaxMemory, obs);
+        } else if pool
+            .max_tasks
+            .is_some_and(|n| self.workers[w as usize].tasks_run >= n)
+        {
+            match pool.kind {
+                PoolKind::Process => self.exit_process(p, Exit::MaxTasks, obs),
+                PoolKind::Thread => {
+                    obs.event(self, &Event::Recycled { worker: w });
+                    self.set_activity(w, Activity::Restarting);
+                    self.workers[w as usize].tasks_run = 0;
+                    let at = self.now.saturating_add(pool.restart.sample(&mut self.rng));
+                    self.agenda
+                        .schedule(at, Timer::ThreadReplaced { worker: w });
+                }
+            }
+        }
+    }
+
+    /// Process `p` exits or is killed: its memory is freed, the tasks its workers hold are
+    /// lost or re-queued, and its workers restart after the pool's `restart` delay.
+    fn exit_process<O: Observer>(&mut self, p: ProcessId, cause: Exit, obs: &mut O) {
+        let process = self.processes[p as usize];
+        obs.event(
+            self,
+            &Event::Exited {
+                process: p,
+                cause,
+                rss: process.rss(),
+                tasks: process.tasks,
+            },
+        );
+        for w in self.model.workers_of_process(p) {
+            if let Some(task) = self.workers[w as usize].task() {
+                self.lose(task, obs);
+            }
+            self.set_activity(w, Activity::Restarting);
+            self.workers[w as usize].tasks_run = 0;
+        }
+        self.host_rss -= process.rss();
+        self.processes[p as usize] = Process {
+            down: true,
+            ..Process::default()
+        };
+        self.exits_in_a_row = self.exits_in_a_row.saturating_add(1);
+        let pool = &self.model.scenario.pools[self.model.pool_of_process(p)];
+        let at = self.now.saturating_add(pool.restart.sample(&mut self.rng));
+        self.agenda.schedule(at, Timer::Restarted { process: p });
+    }
+
+    /// The replacement of process `p` starts: base memory, every worker idle.
+    fn restart_process<O: Observer>(&mut self, p: ProcessId, obs: &mut O) {
+        let base = self.model.scenario.pools[self.model.pool_of_process(p)].base_memory;
+        self.processes[p as usize] = Process {
+            kept: base,
+            ..Process::default()
+        };
+        self.host_rss += base;
+        let workers = self.model.workers_of_process(p);
+        for w in workers.clone() {
+            self.set_activity(w, Activity::Idle);
+        }
+        obs.event(
+            self,
+            &Event::Restarted {
+                process: Some(p),
+                first_worker: workers.start,
+                workers: workers.end - workers.start,
+            },
+        );
+        self.memory_changed(p, obs);
+    }
+
+    /// A task whose process died under it: re-queued from its first step when its type
+    /// `acks_late`, else lost, and its parent (if waiting) waits for it for ever.
+    fn lose<O: Observer>(&mut self, task: InstanceId, obs: &mut O) {
+        match self.instances[task as usize].status {
+            Status::Taken(_) => {
+                if let Some(i) = self.just_taken.iter().position(|&t| t == task) {
+                    self.just_taken.remove(i);
+                }
+                if self.just_taken.is_empty() {
+                    self.mid_round = false;
+                }
+            }
+            Status::Working(_) => {
+                let seq = self
+                    .agenda
+                    .iter()
+                    .find(|e| e.timer == Timer::WorkDone { task })
+                    .map(|e| e.seq);
+                if let Some(seq) = seq {
+                    self.agenda.remove(seq);
+                }
+            }
+            Status::Waiting { .. } => {}
+            Status::Free | Status::Queued(_) => {
+                unreachable!("only a task held by a worker dies with its process")
+            }
+        }
+        let inst = &mut self.instances[task as usize];
+        // Any pending timeout of its wait becomes stale.
+        inst.wait_token = u64::MAX;
+        if self.model.scenario.tasks[inst.task].acks_late {
+            // A new generation: the children it spawned before no longer count as its own.
+            let enqueued_at = inst.enqueued_at;
+            inst.generation = inst.generation.wrapping_add(1);
+            inst.pc = 0;
+            inst.outstanding = 0;
+            inst.child_failed = false;
+            inst.lost_children = 0;
+            self.enqueue(task);
+            self.instances[task as usize].enqueued_at = enqueued_at;
+            obs.event(self, &Event::Requeued { task });
+            return;
+        }
+        obs.event(self, &Event::Lost { task });
+        let inst = &mut self.instances[task as usize];
+        inst.status = Status::Free;
+        let parent = inst.parent.take();
+        let group = std::mem::replace(&mut inst.group, NONE);
+        self.free_slots.push(task);
+        self.live -= 1;
+        if group != NONE {
+            self.groups[group as usize].lost = true;
+        }
+        if let Some(parent) = parent.and_then(|l| self.resolve(l)) {
+            let inst = &mut self.instances[parent as usize];
+            inst.lost_children += 1;
+            if matches!(inst.status, Status::Waiting { timed: false, .. }) {
+                self.orphaned = true;
+            }
+        }
     }
 
     fn step_of(&self, task: InstanceId) -> Option<&'m Step> {
@@ -269,6 +475,7 @@ impl<'m> Simulation<'m> {
             remaining: count,
             then,
             owner: self.link(owner),
+            lost: false,
         };
         match self.free_groups.pop() {
             Some(g) => {
@@ -296,6 +503,9 @@ impl<'m> Simulation<'m> {
         timeout: Option<&crate::scenario::Duration>,
     ) {
         let timed = timeout.is_some();
+        if !timed && self.instances[task as usize].lost_children > 0 {
+            self.orphaned = true;
+        }
         self.set_activity(w, Activity::Waiting { task, timed });
         self.instances[task as usize].status = Status::Waiting { worker: w, timed };
         if let Some(d) = timeout {
@@ -331,6 +541,7 @@ impl<'m> Simulation<'m> {
             group,
             outstanding: 0,
             child_failed: false,
+            lost_children: 0,
             enqueued_at: self.now,
             taken_at: 0,
             generation: 0,
@@ -373,8 +584,12 @@ impl<'m> Simulation<'m> {
         inst.status = Status::Free;
         let parent = inst.parent.take();
         let group = std::mem::replace(&mut inst.group, NONE);
+        let task_type = inst.task;
         self.free_slots.push(task);
         self.live -= 1;
+        // The task's result stands; the pool's checks run before its parent hears of it (a
+        // parent on another thread of a process that exits now dies with it).
+        self.after_task(w, task_type, obs);
         if group != NONE {
             self.finish_group_member(group, obs);
         }

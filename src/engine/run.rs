@@ -47,6 +47,9 @@ pub enum Decision {
     /// Which of the choices enabled at one instant happens next, decided as a value: how
     /// `ties = random` breaks ties ([`TiesByValue`]).
     Tie,
+    /// Which of the processes with the most resident memory the OOM killer kills (outcome
+    /// `i` is the `i`-th of them, lowest process first): `run` takes the lowest.
+    OomVictim,
 }
 
 /// One decision of a run, as [`Recorder`] keeps it and [`Replayer`] reproduces it.
@@ -221,6 +224,20 @@ pub enum Outcome {
     },
     /// The chooser stopped the run (e.g. a schedule that no longer fits the scenario).
     Stopped,
+    /// Processes kept exiting or being killed with no task finishing in between: more than
+    /// [`restart_loop_limit`] in a row. Every replacement dies before it finishes a task.
+    RestartLoop {
+        /// Exits and kills in a row.
+        exits: u32,
+    },
+}
+
+/// How many exits and kills in a row, with no task finishing in between, stop a run as a
+/// restart loop: eight per process, and eight more. A run that can still make progress
+/// finishes a task long before (each exit frees a process's memory; a loop that never does
+/// repeats the same few states for ever).
+pub fn restart_loop_limit(model: &Model) -> u32 {
+    8 * (model.process_count() as u32).saturating_add(1)
 }
 
 impl Outcome {
@@ -231,7 +248,9 @@ impl Outcome {
         match self {
             Outcome::Completed => "completed",
             Outcome::Horizon => "horizon",
+            Outcome::Deadlock(d) if d.is_orphaned() => "orphaned_wait",
             Outcome::Deadlock(_) => "deadlock",
+            Outcome::RestartLoop { .. } => "restart_loop",
             Outcome::EventLimit => "event_limit",
             Outcome::TaskLimit => "task_limit",
             Outcome::MemoryLimit { .. } => "memory_limit",
@@ -285,6 +304,8 @@ pub enum End {
     },
     /// The chooser stopped the run.
     Stopped,
+    /// Processes exited or were killed too many times in a row (see [`Outcome::RestartLoop`]).
+    RestartLoop,
 }
 
 /// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`, and says
@@ -318,6 +339,7 @@ pub fn run_to_end<C: Chooser, O: Observer>(
     };
     let mut next_choices = choices_mark(sim.choices_made());
     let mut next_tasks = tasks_mark(sim.live_tasks());
+    let loop_limit = restart_loop_limit(sim.model);
     loop {
         if sim.choices_made() >= next_choices {
             if sim.choices_made() >= limits.max_events {
@@ -330,6 +352,14 @@ pub fn run_to_end<C: Chooser, O: Observer>(
         }
         let choice = if C::CANONICAL {
             sim.canonical_choice()
+        } else if sim.oom_pending() {
+            // The OOM killer's victim is a value: one of the largest processes.
+            sim.options_into(Idle::Every, &mut options);
+            let n = options.len() as u32;
+            match chooser.value(sim, Decision::OomVictim, n) {
+                Some(i) if i < n => Some(options[i as usize]),
+                _ => return End::Stopped,
+            }
         } else {
             sim.options_into(Idle::Every, &mut options);
             if options.is_empty() {
@@ -357,10 +387,16 @@ pub fn run_to_end<C: Chooser, O: Observer>(
                 if sim.is_deadlocked() {
                     return End::Deadlock;
                 }
+                if sim.exits_in_a_row() > loop_limit {
+                    return End::RestartLoop;
+                }
             }
             None => match sim.advance_time(obs) {
                 Advance::Moved => {}
                 Advance::Horizon => return End::Horizon,
+                // At rest: a hang that only shows once nothing else can happen (see
+                // `Model::hangs_at_rest`) shows now.
+                Advance::Nothing if sim.is_deadlocked() => return End::Deadlock,
                 Advance::Nothing => return End::Completed,
             },
         }
@@ -385,6 +421,9 @@ pub fn run<C: Chooser, O: Observer>(
         End::TaskLimit => Outcome::TaskLimit,
         End::MemoryLimit { held } => Outcome::MemoryLimit { held },
         End::Stopped => Outcome::Stopped,
+        End::RestartLoop => Outcome::RestartLoop {
+            exits: sim.exits_in_a_row(),
+        },
     }
 }
 

@@ -9,11 +9,18 @@
 //! checks for completeness. A new field is one line there, plus its initial value.
 //!
 //! # Workers and pools
-//! A [`Worker`] is a record, not a bare task id: what it is doing ([`Activity`]), and room
-//! for what comes next (memory held, tasks run, restarting). A pool's counters
+//! A [`Worker`] is a record, not a bare task id: what it is doing ([`Activity`], which may be
+//! restarting) and how many tasks it ran since it started (for `max_tasks`). A pool's counters
 //! ([`PoolCounters`]: idle workers, and workers held by waiting tasks) are changed only by
 //! `Simulation::set_activity`, from the worker's old and new activity, so that they cannot
 //! drift from the workers they count.
+//!
+//! # Processes and memory
+//! Workers run in [`Process`]es (a thread pool is one process, a process pool one per worker;
+//! see [`Model`]). A process's resident memory is what it keeps (base memory plus what each
+//! task it ran retained) plus the memory of the tasks its workers are running; the host's is
+//! the sum over live processes, kept in `host_rss` so that the OOM rule is a comparison. Only
+//! the memory rules in `rules.rs` change them.
 
 use crate::rng::SimRng;
 use crate::scenario::{PoolId, QueueId, Scenario, TaskId, Tick};
@@ -21,7 +28,7 @@ use crate::scenario::{PoolId, QueueId, Scenario, TaskId, Tick};
 use super::agenda::{Agenda, Timer};
 use super::model::numbered;
 use super::queue::TaskQueue;
-use super::{InstanceId, Model, WorkerId};
+use super::{InstanceId, Model, ProcessId, WorkerId};
 
 /// The small per-pool, per-worker and per-stream tables of a simulation: kept inline while
 /// small, so that cloning a state (the explorer does it for every transition) does not go to
@@ -100,6 +107,9 @@ pub struct Instance {
     pub enqueued_at: Tick,
     /// When it was taken by its worker.
     pub taken_at: Tick,
+    /// Children lost (their process died and they were not re-queued): it waits for them
+    /// for ever, unless its wait has a timeout.
+    pub lost_children: u32,
     pub(super) generation: u32,
     pub(super) wait_token: u64,
 }
@@ -113,6 +123,8 @@ pub struct Group {
     pub then: TaskId,
     /// The spawner.
     pub owner: Link,
+    /// Whether a member was lost: the callback will never be queued.
+    pub lost: bool,
 }
 
 /// What a worker is doing.
@@ -129,6 +141,8 @@ pub enum Activity {
         /// Whether a timeout is set.
         timed: bool,
     },
+    /// Its process exited (or the thread was recycled) and is not back yet: it takes no work.
+    Restarting,
 }
 
 /// One worker: a thread or process of a pool that takes one task at a time.
@@ -138,18 +152,21 @@ pub enum Activity {
 pub struct Worker {
     /// What it is doing.
     pub activity: Activity,
+    /// Tasks it ran to their end since it (or its process) started.
+    pub tasks_run: u32,
 }
 
 impl Worker {
     /// A worker with nothing to do.
     pub const IDLE: Worker = Worker {
         activity: Activity::Idle,
+        tasks_run: 0,
     };
 
     /// The task it holds, if any.
     pub fn task(&self) -> Option<InstanceId> {
         match self.activity {
-            Activity::Idle => None,
+            Activity::Idle | Activity::Restarting => None,
             Activity::Running(t) | Activity::Waiting { task: t, .. } => Some(t),
         }
     }
@@ -173,6 +190,8 @@ pub struct PoolCounters {
     pub waiting: u32,
     /// Workers held by a task blocked in a wait without a timeout.
     pub waiting_untimed: u32,
+    /// Workers whose process (or thread) is restarting.
+    pub restarting: u32,
 }
 
 impl PoolCounters {
@@ -181,6 +200,7 @@ impl PoolCounters {
             idle: workers,
             waiting: 0,
             waiting_untimed: 0,
+            restarting: 0,
         }
     }
 
@@ -189,6 +209,7 @@ impl PoolCounters {
         match activity {
             Activity::Idle => self.idle = self.idle.wrapping_add(delta),
             Activity::Running(_) => {}
+            Activity::Restarting => self.restarting = self.restarting.wrapping_add(delta),
             Activity::Waiting { timed, .. } => {
                 self.waiting = self.waiting.wrapping_add(delta);
                 if !timed {
@@ -196,6 +217,26 @@ impl PoolCounters {
                 }
             }
         }
+    }
+}
+
+/// One process of a pool: the memory it keeps and holds, and whether it is running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Process {
+    /// Memory it keeps whatever it runs: base memory plus what its tasks retained, in bytes.
+    pub kept: u64,
+    /// Memory of the tasks its workers are running, in bytes.
+    pub running: u64,
+    /// Tasks it ran to their end since it started.
+    pub tasks: u32,
+    /// Whether it exited and its replacement has not started yet.
+    pub down: bool,
+}
+
+impl Process {
+    /// Its resident memory, in bytes (0 while it is down).
+    pub fn rss(&self) -> u64 {
+        self.kept + self.running
     }
 }
 
@@ -238,6 +279,7 @@ recycle_by_clone_from!(
     Agenda,
     SimRng,
     u64,
+    u32,
     bool,
     &Model
 );
@@ -293,6 +335,10 @@ state! {
         pub(super) queues: Vec<TaskQueue>,
         pub(super) workers: Small<Worker>,
         pub(super) pools: Small<PoolCounters>,
+        pub(super) processes: Small<Process>,
+        pub(super) host_rss: u64,
+        pub(super) orphaned: bool,
+        pub(super) exits_in_a_row: u32,
         pub(super) agenda: Agenda,
         pub(super) arrivals_sent: Small<u64>,
         pub(super) just_taken: Small<InstanceId>,
@@ -333,6 +379,15 @@ impl<'m> Simulation<'m> {
                 .iter()
                 .map(|p| PoolCounters::fresh(p.workers))
                 .collect(),
+            processes: (0..model.process_count() as ProcessId)
+                .map(|p| Process {
+                    kept: s.pools[model.pool_of_process(p)].base_memory,
+                    ..Process::default()
+                })
+                .collect(),
+            host_rss: 0,
+            orphaned: false,
+            exits_in_a_row: 0,
             agenda: Agenda::default(),
             arrivals_sent: Small::from_elem(0, s.arrivals.len()),
             just_taken: Small::new(),
@@ -342,6 +397,7 @@ impl<'m> Simulation<'m> {
             live: 0,
             choices_made: 0,
         };
+        sim.host_rss = sim.processes.iter().map(Process::rss).sum();
         for stream in 0..s.arrivals.len() {
             sim.schedule_arrival(stream);
         }
@@ -444,6 +500,32 @@ impl<'m> Simulation<'m> {
         &self.pools[p]
     }
 
+    /// Every process, in [`ProcessId`] order.
+    pub fn processes(&self) -> &[Process] {
+        &self.processes
+    }
+
+    /// Resident memory of all processes together, in bytes.
+    pub fn host_rss(&self) -> u64 {
+        self.host_rss
+    }
+
+    /// Whether the host is above its memory and the OOM killer must kill a process before
+    /// anything else happens.
+    #[inline(always)]
+    pub fn oom_pending(&self) -> bool {
+        self.model
+            .scenario
+            .host
+            .memory
+            .is_some_and(|m| self.host_rss > m)
+    }
+
+    /// Processes that exited or were killed since the last task ran to its end.
+    pub fn exits_in_a_row(&self) -> u32 {
+        self.exits_in_a_row
+    }
+
     /// The pending timers.
     pub fn agenda(&self) -> &Agenda {
         &self.agenda
@@ -466,7 +548,10 @@ impl<'m> Simulation<'m> {
                 let inst = &self.instances[task as usize];
                 inst.wait_token == token && matches!(inst.status, Status::Waiting { .. })
             }
-            Timer::Arrival { .. } | Timer::WorkDone { .. } => true,
+            Timer::Arrival { .. }
+            | Timer::WorkDone { .. }
+            | Timer::Restarted { .. }
+            | Timer::ThreadReplaced { .. } => true,
         }
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn fanout(workers: u32, parents: usize, fanout: u32) -> Scenario {
             name: "default".into(),
             workers,
             queues: vec![0],
+            ..Pool::new("", 0, Vec::new())
         }],
         tasks: vec![
             TaskType {
@@ -44,18 +45,21 @@ pub(crate) fn fanout(workers: u32, parents: usize, fanout: u32) -> Scenario {
                         on_timeout: OnTimeout::Fail,
                     },
                 ],
+                ..TaskType::new("", 0, 0, Vec::new())
             },
             TaskType {
                 name: "subtask".into(),
                 queue: 0,
                 priority: 0,
                 steps: vec![Step::Work(Duration::Fixed(4 * S))],
+                ..TaskType::new("", 0, 0, Vec::new())
             },
         ],
         arrivals: vec![Arrival {
             task: 0,
             pattern: ArrivalPattern::At(vec![0; parents]),
         }],
+        host: Default::default(),
     }
 }
 
@@ -187,6 +191,7 @@ fn then_callback_runs_once_all_children_finished() {
         queue: 0,
         priority: 0,
         steps: vec![Step::Work(Duration::Fixed(S))],
+        ..TaskType::new("", 0, 0, Vec::new())
     });
     let model = Model::new(s);
     let mut count = Count::default();
@@ -210,12 +215,14 @@ fn partial_deadlock_is_found_while_another_pool_keeps_working() {
         name: "other".into(),
         workers: 1,
         queues: vec![1],
+        ..Pool::new("", 0, Vec::new())
     });
     s.tasks.push(TaskType {
         name: "long".into(),
         queue: 1,
         priority: 0,
         steps: vec![Step::Work(Duration::Fixed(1000 * S))],
+        ..TaskType::new("", 0, 0, Vec::new())
     });
     s.arrivals.push(Arrival {
         task: 2,

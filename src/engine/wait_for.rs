@@ -2,7 +2,8 @@
 //!
 //! # Definition
 //! A set of tasks is *stuck* when none of them can ever move again, whatever arrives later:
-//! - a task waiting (without timeout) is stuck when one of the children it waits for is stuck;
+//! - a task waiting (without timeout) is stuck when one of the children it waits for is stuck,
+//!   or was lost (its process died and nothing will run it again: an *orphaned wait*);
 //! - a queued task is stuck when every pool that consumes its queue has all its workers held by
 //!   stuck tasks.
 //!
@@ -56,6 +57,8 @@ pub struct Holder {
     pub outstanding: u32,
     /// Those of its children that are stuck, in creation order.
     pub stuck_children: Vec<String>,
+    /// How many of its children were lost: it waits for them for ever.
+    pub lost_children: u32,
 }
 
 /// A stuck task in a queue.
@@ -156,7 +159,10 @@ pub fn stuck_set(sim: &Simulation<'_>) -> Vec<bool> {
                 continue;
             }
             let keep = match inst.status {
-                Status::Waiting { .. } => children[id as usize].iter().any(|&c| stuck[c as usize]),
+                Status::Waiting { .. } => {
+                    inst.lost_children > 0
+                        || children[id as usize].iter().any(|&c| stuck[c as usize])
+                }
                 Status::Queued(q) => sim.scenario().queues[q].consumers.iter().all(|&p| full[p]),
                 Status::Free | Status::Taken(_) | Status::Working(_) => false,
             };
@@ -207,6 +213,7 @@ fn gather(sim: &Simulation<'_>, stuck: &[bool]) -> Deadlock {
                     .filter(|&&c| stuck[c as usize])
                     .map(|&c| sim.task_name(c))
                     .collect(),
+                lost_children: inst.lost_children,
             },
         ));
     }
@@ -316,6 +323,12 @@ fn build_graph(
 }
 
 impl Deadlock {
+    /// Whether some stuck task waits for a lost child: an orphaned wait rather than (or as well
+    /// as) a starvation deadlock, where every worker of a pool is held.
+    pub fn is_orphaned(&self) -> bool {
+        self.holders.iter().any(|h| h.lost_children > 0)
+    }
+
     /// Names of the stuck tasks that hold workers.
     pub fn blocked(&self) -> Vec<String> {
         self.holders.iter().map(|h| h.task.clone()).collect()

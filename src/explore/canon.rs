@@ -27,7 +27,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Instance, InstanceId, Link, Simulation, Status, Worker};
+use crate::engine::{Activity, Instance, InstanceId, Link, Simulation, Status, Worker};
 
 /// A 128-bit fingerprint of a state.
 pub type Fingerprint = u128;
@@ -468,6 +468,9 @@ fn for_each_timer(
             Timer::WorkDone { task } => task,
             Timer::Timeout { task, .. } if sim.is_live(&e.timer) => task,
             Timer::Timeout { .. } => continue,
+            // Only scenarios whose processes restart have these, and symmetry (this canonical
+            // form) is off for them (see `reduce.rs`): the raw fingerprint reads them.
+            Timer::Restarted { .. } | Timer::ThreadReplaced { .. } => continue,
         };
         held(held_by(sim, task), e.time - now);
     }
@@ -580,10 +583,27 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
             .u64(parent)
             .u64(inst.group as u64)
             .u64(inst.outstanding as u64)
-            .u64(inst.child_failed as u64);
+            .u64(inst.child_failed as u64)
+            .u64(inst.lost_children as u64);
     }
     for g in sim.groups() {
-        b.u64(g.remaining as u64).u64(g.then as u64);
+        b.u64(g.remaining as u64)
+            .u64(g.then as u64)
+            .u64(g.lost as u64);
+    }
+    // The life of workers and processes: restarting, tasks run, memory. Without restarts they
+    // decide nothing (memory is only reported), and reading them would tell apart states
+    // that differ only in what was reported.
+    let lifecycle = sim.scenario().has_lifecycle();
+    for w in sim.workers().iter().filter(|_| lifecycle) {
+        b.u64(matches!(w.activity, Activity::Restarting) as u64)
+            .u64(w.tasks_run as u64);
+    }
+    for p in sim.processes().iter().filter(|_| lifecycle) {
+        b.u64(p.kept)
+            .u64(p.running)
+            .u64(p.tasks as u64)
+            .u64(p.down as u64);
     }
     for q in 0..sim.scenario().queues.len() {
         b.u64(u64::MAX);
@@ -607,6 +627,8 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
             Timer::Arrival { stream } => b.u64(10).u64(stream as u64),
             Timer::WorkDone { task } => b.u64(11).u64(task as u64),
             Timer::Timeout { task, .. } => b.u64(12).u64(task as u64),
+            Timer::Restarted { process } => b.u64(13).u64(process as u64),
+            Timer::ThreadReplaced { worker } => b.u64(14).u64(worker as u64),
         };
     }
     for &sent in sim.arrivals_sent() {

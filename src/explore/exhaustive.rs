@@ -328,13 +328,14 @@ fn deadlock_first_rank(choice: &Choice) -> u8 {
             timer: Timer::Arrival { .. },
             ..
         }) => 3,
-        Choice::Take(_) | Choice::Run(_) => 2,
+        // A kill loses tasks: what it leaves waiting is an orphaned wait.
+        Choice::Take(_) | Choice::Run(_) | Choice::Kill(_) => 2,
         Choice::Fire(Entry {
             timer: Timer::WorkDone { .. },
             ..
         }) => 1,
         Choice::Fire(Entry {
-            timer: Timer::Timeout { .. },
+            timer: Timer::Timeout { .. } | Timer::Restarted { .. } | Timer::ThreadReplaced { .. },
             ..
         }) => 0,
     }
@@ -456,6 +457,15 @@ pub fn search(
                 return finish(stats, &visited, started);
             }
             let alive = settle(&mut child.sim);
+            // A hang that only shows at rest (see `Model::hangs_at_rest`) shows now.
+            if !alive && model.hangs_at_rest() && child.sim.is_deadlocked() {
+                let mut path = paths.choices(node);
+                path.push(i as u32);
+                stats.depth = depth + 1;
+                stats.verdict = deadlock_verdict(scenario, &model, timing, &plan, &path);
+                stats.states = visited.len() as u64 + 1;
+                return finish(stats, &visited, started);
+            }
             // The parent's parts are in the child itself when it is the last.
             let from = parent.as_deref().unwrap_or(&child);
             let fingerprint = hasher.next(&child.sim, from, choice);

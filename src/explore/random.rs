@@ -129,7 +129,7 @@ enum RunEnd {
     Completed,
     Horizon,
     Deadlock,
-    /// The event, task or memory limit.
+    /// The event, task or memory limit, or a restart loop that was stopped.
     Limit,
 }
 
@@ -140,7 +140,11 @@ fn one_run(model: &Model, run_seed: u64, limits: Limits) -> (RunEnd, Tick) {
         End::Completed => RunEnd::Completed,
         End::Horizon => RunEnd::Horizon,
         End::Deadlock => RunEnd::Deadlock,
-        End::EventLimit | End::TaskLimit | End::MemoryLimit { .. } | End::Stopped => RunEnd::Limit,
+        End::EventLimit
+        | End::TaskLimit
+        | End::MemoryLimit { .. }
+        | End::Stopped
+        | End::RestartLoop => RunEnd::Limit,
     };
     (end, sim.now())
 }

@@ -9,6 +9,7 @@
 //! | symmetry | reduction | the workers of a pool are interchangeable (they differ only in the task they hold), and so are task instances with the same type, step and relations; every live task is queued or held by a worker, so that the canonical form sees it |
 //! | twin choices | reduction | symmetry's assumptions, and that two twin tasks differ in nothing the twin key leaves out |
 //! | partial order | reduction | the state graph is acyclic (every choice moves some task forward: nothing restarts, retries or goes back) and a deadlock, once formed, stays; a step that [`Step::is_local`] calls local touches nothing another choice reads |
+//! | the counting argument | proof | the same as symmetry and partial order: every task ends unless it waits, and nothing is killed or lost (see `bound.rs`) |
 //! | incremental fingerprints | accelerator | everything the fingerprint reads is in the parts kept per state (not `then` groups) |
 //! | predictions | accelerator | incremental fingerprints, and a timeless model: the clock never moves |
 //!
@@ -84,11 +85,13 @@ pub struct Plan {
 pub struct Features {
     /// Some `spawn` has a `then` callback.
     pub callbacks: bool,
-    /// Some task can be run twice, or some worker can come back to an earlier state (no
-    /// feature does this yet: retries and restarts will).
+    /// Some task can be run twice, or some worker can come back to an earlier state:
+    /// processes exit and restart, tasks are lost or re-queued (`max_memory`, `max_tasks`, the
+    /// host's memory).
     pub goes_back: bool,
-    /// Workers of one pool can differ in more than the task they hold (no feature does this
-    /// yet: per-worker memory will).
+    /// Workers of one pool can differ in more than the task they hold: the tasks each ran
+    /// since it started, the memory its process keeps (when that decides anything: a
+    /// threshold or the host's memory).
     pub distinct_workers: bool,
 }
 
@@ -108,8 +111,13 @@ pub fn features(scenario: &Scenario) -> Features {
         pools,
         tasks,
         arrivals,
+        // The OOM killer kills processes: tasks are lost or re-queued, processes restart.
+        host,
     } = scenario;
     let mut f = Features::default();
+    let crate::scenario::Host { memory } = host;
+    f.goes_back |= memory.is_some();
+    f.distinct_workers |= memory.is_some();
     for queue in queues {
         // The discipline decides which task a take moves; the canonical form reads positions.
         let Queue {
@@ -119,12 +127,25 @@ pub fn features(scenario: &Scenario) -> Features {
         } = queue;
     }
     for pool in pools {
-        // Workers are a count: nothing per worker.
         let Pool {
             name: _,
             workers: _,
             queues: _,
+            // Without a threshold or a host size, memory decides nothing: it is only reported,
+            // and the searches never read it.
+            kind: _,
+            base_memory: _,
+            gc: _,
+            // A restart delay only matters once something exits.
+            restart: _,
+            // Exits and recycling: workers restart, tasks are lost or re-queued, and each
+            // worker's count of tasks and its process's memory tell workers apart.
+            max_memory,
+            max_tasks,
         } = pool;
+        let restarts = max_memory.is_some() || max_tasks.is_some();
+        f.goes_back |= restarts;
+        f.distinct_workers |= restarts;
     }
     for task in tasks {
         let TaskType {
@@ -132,6 +153,12 @@ pub fn features(scenario: &Scenario) -> Features {
             queue: _,
             priority: _,
             steps,
+            // Memory decides something only through a threshold or the host (above).
+            memory: _,
+            retain: _,
+            collectable: _,
+            // Re-queueing happens only when a process dies (above).
+            acks_late: _,
         } = task;
         for step in steps {
             match step {
@@ -148,9 +175,12 @@ pub fn features(scenario: &Scenario) -> Features {
             ArrivalPattern::At(_) | ArrivalPattern::Stream { .. } => {}
         }
     }
-    // A worker record that held more than its activity (memory, tasks run) would make the
-    // workers of a pool tell apart: a new field here must set `distinct_workers` when it can.
-    let Worker { activity: _ } = Worker::IDLE;
+    // A worker record that holds more than its activity makes the workers of a pool tell
+    // apart: `tasks_run` changes only when `max_tasks` or a threshold reads it (above).
+    let Worker {
+        activity: _,
+        tasks_run: _,
+    } = Worker::IDLE;
     f
 }
 
@@ -172,15 +202,16 @@ impl Plan {
         let symmetry = check(
             requested.symmetry,
             Shortcut::Symmetry,
-            f.distinct_workers
-                .then(|| "the workers of a pool differ in more than the task they hold".into()),
+            f.distinct_workers.then(|| {
+                "the workers of a pool differ in more than the task they hold (tasks run, memory kept)".into()
+            }),
         );
         let twin_choices = check(requested.symmetry && symmetry, Shortcut::TwinChoices, None);
         let partial_order = check(
             requested.partial_order,
             Shortcut::PartialOrder,
             f.goes_back.then(|| {
-                "a task can come back to an earlier state, so the state graph has cycles".into()
+                "processes exit and restart and tasks can be lost or re-queued, so the state graph has cycles".into()
             }),
         );
         let incremental = check(

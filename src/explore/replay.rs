@@ -159,7 +159,10 @@ pub(crate) fn follow<'m>(
         };
         apply(sim, options[i]);
         followed += 1;
-        if sim.is_deadlocked() {
+        // A hang that only shows at rest (see `Model::hangs_at_rest`) shows once the clock
+        // has moved as far as it can.
+        if sim.is_deadlocked() || (sim.model.hangs_at_rest() && !settle(sim) && sim.is_deadlocked())
+        {
             return Ok(Followed {
                 steps: followed,
                 deadlocked: true,

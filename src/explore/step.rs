@@ -18,7 +18,8 @@
 //! type, pool, worker or stream the scenario does not have, is `None`: it matches no option.
 
 use crate::engine::agenda::Timer;
-use crate::engine::{Choice, InstanceId, Model, Simulation, WorkerId};
+use crate::engine::{Choice, InstanceId, Model, ProcessId, Simulation, WorkerId};
+use crate::scenario::PoolKind;
 use crate::scenario::TaskId;
 
 use super::label;
@@ -36,6 +37,12 @@ pub(crate) enum ScheduleStep {
     Done(TaskName),
     /// `timeout TYPE#SERIAL`: a task's wait times out.
     Timeout(TaskName),
+    /// `kill PROCESS`: the OOM killer kills that process.
+    Kill(ProcessId),
+    /// `restart PROCESS`: an exited process's replacement starts.
+    Restart(ProcessId),
+    /// `replace POOL/INDEX`: a recycled thread's replacement starts.
+    Replace(WorkerId),
 }
 
 /// A task instance as a label names it: its type and its serial among that type's instances.
@@ -55,6 +62,9 @@ impl ScheduleStep {
             "run" => task(model, rest).map(ScheduleStep::Run),
             "done" => task(model, rest).map(ScheduleStep::Done),
             "timeout" => task(model, rest).map(ScheduleStep::Timeout),
+            "kill" => process(model, rest).map(ScheduleStep::Kill),
+            "restart" => process(model, rest).map(ScheduleStep::Restart),
+            "replace" => worker(model, rest).map(ScheduleStep::Replace),
             _ => None,
         }
     }
@@ -73,9 +83,30 @@ impl ScheduleStep {
                 Timer::Timeout { task, .. } => name.is(sim, task),
                 _ => false,
             },
+            (ScheduleStep::Kill(p), Choice::Kill(q)) => p == q,
+            (ScheduleStep::Restart(p), Choice::Fire(e)) => {
+                e.timer == Timer::Restarted { process: p }
+            }
+            (ScheduleStep::Replace(w), Choice::Fire(e)) => {
+                e.timer == Timer::ThreadReplaced { worker: w }
+            }
             _ => false,
         }
     }
+}
+
+/// The process a label names: a thread pool's name, or a process pool's worker
+/// (`pool/index`), as [`Model::process_name`] writes them.
+fn process(model: &Model, text: &str) -> Option<ProcessId> {
+    let pools = &model.scenario.pools;
+    if let Some(p) = pools
+        .iter()
+        .position(|p| p.kind == PoolKind::Thread && p.name == text)
+    {
+        return Some(model.process_of(model.workers_of(p).start));
+    }
+    let w = worker(model, text)?;
+    (pools[model.pool_of(w)].kind == PoolKind::Process).then(|| model.process_of(w))
 }
 
 /// Every step of `steps`, parsed.

@@ -119,6 +119,7 @@ deadlock at 0s: 2 tasks hold a worker waiting for children that can never run
                 since: 1_000_000_000,
                 outstanding: 1,
                 stuck_children: vec!["child#1".into()],
+                lost_children: 0,
             }],
             queued: vec![QueuedTask {
                 task: "child#1".into(),

@@ -24,6 +24,15 @@
 //! `deadlock`, when there is one, is
 //! `{ "time_s", "blocked": [task], "queued": [task], "explanation": text, "cycle": [node] }`.
 //!
+//! When the scenario models memory (docs/memory.md), the report also has `lost` and `requeued`
+//! per task type (after `unfinished`), `lost_tasks` and `requeued_tasks` (the first few
+//! names), each pool has `restarting` (a share of worker-time, beside `busy`, `blocked` and
+//! `idle`), `kind`, `peak_rss_bytes` (the largest process), `peak_total_bytes` and
+//! `end_total_bytes` (its processes together), `restarts` (`max_memory`, `max_tasks`, `oom`),
+//! `restarting_s` (worker-seconds) and `workers_memory` (per worker: `worker`,
+//! `peak_rss_bytes`, `end_rss_bytes`), and the report ends with `host` (`memory_bytes`,
+//! `peak_rss_bytes`) and `findings` (each `kind` and `text`).
+//!
 //! The answers of `qsim explore` have their own objects ([`exploration`], [`monte_carlo`],
 //! [`min_workers`]), with the same `deadlock` object.
 
@@ -52,10 +61,59 @@ pub struct JsonReport<'a> {
     completed: Ordered<'a, u64>,
     failed: Ordered<'a, u64>,
     unfinished: Ordered<'a, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lost: Option<Ordered<'a, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lost_tasks: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requeued: Option<Ordered<'a, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requeued_tasks: Option<&'a [String]>,
     deadlock: Option<JsonDeadlock<'a>>,
     tasks: Ordered<'a, JsonTask>,
-    pools: Ordered<'a, JsonPool>,
+    pools: Ordered<'a, JsonPool<'a>>,
     queues: Ordered<'a, JsonQueue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<JsonHost>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<Vec<JsonFinding<'a>>>,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonHost {
+    memory_bytes: Option<u64>,
+    peak_rss_bytes: u64,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonFinding<'a> {
+    kind: &'a str,
+    text: &'a str,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonPoolMemory<'a> {
+    kind: &'a str,
+    peak_rss_bytes: u64,
+    peak_total_bytes: u64,
+    end_total_bytes: u64,
+    restarts: JsonRestarts,
+    restarting_s: f64,
+    workers_memory: Vec<JsonWorkerMemory<'a>>,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonRestarts {
+    max_memory: u64,
+    max_tasks: u64,
+    oom: u64,
+}
+
+#[derive(serde::Serialize, Debug)]
+struct JsonWorkerMemory<'a> {
+    worker: &'a str,
+    peak_rss_bytes: u64,
+    end_rss_bytes: u64,
 }
 
 /// A deadlock: the stuck tasks by name, the explanation and the cycle in words.
@@ -86,11 +144,15 @@ struct JsonLatency {
 }
 
 #[derive(serde::Serialize, Debug)]
-struct JsonPool {
+struct JsonPool<'a> {
     workers: u32,
     busy: f64,
     blocked: f64,
     idle: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restarting: Option<f64>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    memory: Option<JsonPoolMemory<'a>>,
 }
 
 #[derive(serde::Serialize, Debug)]
@@ -116,6 +178,10 @@ impl<T: Serialize> Serialize for Ordered<'_, T> {
 impl<'a> JsonReport<'a> {
     /// The JSON view of `report`.
     pub fn new(report: &'a Report) -> JsonReport<'a> {
+        let memory = report.memory.as_ref();
+        let ordered = |list: &'a [(String, u64)]| {
+            Ordered(list.iter().map(|(name, n)| (name.as_str(), *n)).collect())
+        };
         let per_task = |f: fn(&super::TaskReport) -> u64| {
             Ordered(
                 report
@@ -134,6 +200,10 @@ impl<'a> JsonReport<'a> {
             completed: per_task(|t| t.completed),
             failed: per_task(|t| t.failed),
             unfinished: per_task(|t| t.unfinished),
+            lost: memory.map(|m| ordered(&m.lost)),
+            lost_tasks: memory.map(|m| m.lost_names.as_slice()),
+            requeued: memory.map(|m| ordered(&m.requeued)),
+            requeued_tasks: memory.map(|m| m.requeued_names.as_slice()),
             deadlock: report.deadlock.as_ref().map(JsonDeadlock::new),
             tasks: Ordered(
                 report
@@ -162,7 +232,9 @@ impl<'a> JsonReport<'a> {
                 report
                     .pools
                     .iter()
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let m = memory.map(|m| &m.pools[i]);
                         (
                             p.name.as_str(),
                             JsonPool {
@@ -170,6 +242,29 @@ impl<'a> JsonReport<'a> {
                                 busy: p.busy,
                                 blocked: p.blocked,
                                 idle: p.idle,
+                                restarting: m.map(|_| p.restarting),
+                                memory: m.map(|m| JsonPoolMemory {
+                                    kind: m.kind,
+                                    peak_rss_bytes: m.peak_rss,
+                                    peak_total_bytes: m.peak_total,
+                                    end_total_bytes: m.end_total,
+                                    restarts: JsonRestarts {
+                                        max_memory: m.restarts[0],
+                                        max_tasks: m.restarts[1],
+                                        oom: m.restarts[2],
+                                    },
+                                    restarting_s: m.restarting as f64
+                                        / crate::scenario::TICKS_PER_SECOND as f64,
+                                    workers_memory: m
+                                        .workers
+                                        .iter()
+                                        .map(|w| JsonWorkerMemory {
+                                            worker: &w.name,
+                                            peak_rss_bytes: w.peak_rss,
+                                            end_rss_bytes: w.end_rss,
+                                        })
+                                        .collect(),
+                                }),
                             },
                         )
                     })
@@ -190,6 +285,19 @@ impl<'a> JsonReport<'a> {
                     })
                     .collect(),
             ),
+            host: memory.map(|m| JsonHost {
+                memory_bytes: m.host_memory,
+                peak_rss_bytes: m.host_peak,
+            }),
+            findings: memory.map(|m| {
+                m.findings
+                    .iter()
+                    .map(|f| JsonFinding {
+                        kind: f.kind,
+                        text: &f.text,
+                    })
+                    .collect()
+            }),
         }
     }
 }

@@ -5,10 +5,13 @@
 //! a latency histogram per task type (hdrhistogram, 3 significant digits, constant memory), three
 //! worker-time integrals per pool, and a maximum per queue. Per-instance facts it needs (when a
 //! task was queued) are read from the engine's own instance table while the task is alive.
+//!
+//! Memory and the life of processes ([`MemoryStats`]) are sized by the processes: a peak per
+//! process and per pool, restarts per pool and cause, and the first few tasks lost.
 
 use hdrhistogram::Histogram;
 
-use crate::engine::{Event, Observer, Simulation, Status, TaskResult};
+use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult};
 use crate::scenario::{Scenario, Tick};
 
 /// Latencies beyond this many ticks (about 146 years) are recorded as this value; an
@@ -24,6 +27,10 @@ pub struct TaskStats {
     pub completed: u64,
     /// Instances that failed (a wait timed out with `on_timeout = "fail"`, or a child failed).
     pub failed: u64,
+    /// Instances that died with their process and were not re-queued.
+    pub lost: u64,
+    /// Times an instance died with its process and was put back on its queue (`acks_late`).
+    pub requeued: u64,
     /// Ticks from being queued to finishing, for every finished instance (completed or failed).
     pub latency: Histogram<u64>,
     /// Exact smallest latency recorded (the histogram only keeps 3 significant digits).
@@ -38,6 +45,8 @@ impl TaskStats {
             arrived: 0,
             completed: 0,
             failed: 0,
+            lost: 0,
+            requeued: 0,
             latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
             min_latency: Tick::MAX,
             max_latency: 0,
@@ -54,12 +63,126 @@ pub struct PoolStats {
     pub blocked: u128,
     /// Workers with no task.
     pub idle: u128,
+    /// Workers whose process (or thread) was restarting.
+    pub restarting: u128,
 }
 
 impl PoolStats {
     /// Total worker-time: workers × elapsed time.
     pub fn total(&self) -> u128 {
-        self.busy + self.blocked + self.idle
+        self.busy + self.blocked + self.idle + self.restarting
+    }
+}
+
+/// Adds `name` to `names` unless it is there or `names` is full.
+fn keep_name(names: &mut Vec<String>, name: String) {
+    if names.len() < NAMES_KEPT && !names.contains(&name) {
+        names.push(name);
+    }
+}
+
+/// How many lost and re-queued task names a report keeps.
+pub const NAMES_KEPT: usize = 5;
+
+/// Memory and the life of processes over a run (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStats {
+    /// Peak resident memory per process, in bytes (filled at the first event).
+    pub process_peak: Vec<u64>,
+    /// Peak of all processes together.
+    pub host_peak: u64,
+    /// Per pool: peak of its processes together.
+    pub pool_total_peak: Vec<u64>,
+    /// Per pool: exits and kills by cause (`max_memory`, `max_tasks`, `oom`; a thread pool's
+    /// recycled threads count under `max_tasks`).
+    pub restarts: Vec<[u64; 3]>,
+    /// Per pool: processes that exited above `max_memory` after a single task (a fresh process
+    /// already above the threshold after one task: a restart loop).
+    pub exits_after_one_task: Vec<u64>,
+    /// Per pool: replacement processes the OOM killer took before they finished any task.
+    pub killed_before_a_task: Vec<u64>,
+    /// Per pool: threads recycled (`max_tasks` on a thread pool).
+    pub recycled_threads: Vec<u64>,
+    /// The first few tasks lost, by name.
+    pub lost_names: Vec<String>,
+    /// The first few tasks re-queued, by name.
+    pub requeued_names: Vec<String>,
+    process_now: Vec<u64>,
+    replacement: Vec<bool>,
+    host_now: u64,
+    pool_now: Vec<u64>,
+}
+
+impl MemoryStats {
+    fn start(&mut self, sim: &Simulation<'_>) {
+        let pools = sim.scenario().pools.len();
+        self.process_now = sim.processes().iter().map(|p| p.rss()).collect();
+        self.process_peak = self.process_now.clone();
+        self.replacement = vec![false; self.process_now.len()];
+        self.pool_now = vec![0; pools];
+        for (p, process) in sim.processes().iter().enumerate() {
+            self.pool_now[sim.model.pool_of_process(p as u32)] += process.rss();
+        }
+        self.pool_total_peak = self.pool_now.clone();
+        self.host_now = sim.host_rss();
+        self.host_peak = self.host_now;
+        self.restarts = vec![[0; 3]; pools];
+        self.exits_after_one_task = vec![0; pools];
+        self.killed_before_a_task = vec![0; pools];
+        self.recycled_threads = vec![0; pools];
+    }
+
+    /// Process `process` is now at `rss` bytes.
+    fn set(&mut self, sim: &Simulation<'_>, process: u32, rss: u64) {
+        let p = process as usize;
+        let pool = sim.model.pool_of_process(process);
+        let before = std::mem::replace(&mut self.process_now[p], rss);
+        self.pool_now[pool] = self.pool_now[pool] - before + rss;
+        self.host_now = self.host_now - before + rss;
+        self.process_peak[p] = self.process_peak[p].max(rss);
+        self.pool_total_peak[pool] = self.pool_total_peak[pool].max(self.pool_now[pool]);
+        self.host_peak = self.host_peak.max(self.host_now);
+    }
+
+    fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+        if self.process_peak.is_empty() && !sim.processes().is_empty() {
+            self.start(sim);
+        }
+        match *event {
+            Event::Memory { process, rss } => self.set(sim, process, rss),
+            Event::Exited {
+                process,
+                cause,
+                tasks,
+                ..
+            } => {
+                self.set(sim, process, 0);
+                let pool = sim.model.pool_of_process(process);
+                let i = match cause {
+                    Exit::MaxMemory => 0,
+                    Exit::MaxTasks => 1,
+                    Exit::Oom => 2,
+                };
+                self.restarts[pool][i] += 1;
+                if cause == Exit::MaxMemory && tasks == 1 {
+                    self.exits_after_one_task[pool] += 1;
+                }
+                if cause == Exit::Oom && tasks == 0 && self.replacement[process as usize] {
+                    self.killed_before_a_task[pool] += 1;
+                }
+            }
+            Event::Recycled { worker } => {
+                let pool = sim.model.pool_of(worker);
+                self.restarts[pool][1] += 1;
+                self.recycled_threads[pool] += 1;
+            }
+            Event::Restarted {
+                process: Some(p), ..
+            } => self.replacement[p as usize] = true,
+            Event::Lost { task } => keep_name(&mut self.lost_names, sim.task_name(task)),
+            Event::Requeued { task } => keep_name(&mut self.requeued_names, sim.task_name(task)),
+            _ => {}
+        }
     }
 }
 
@@ -78,6 +201,8 @@ pub struct Stats {
     /// Observations start at this instant: tasks queued before it are not counted, and worker
     /// and queue time before it is not integrated (transient removal, `qsim sweep --warmup`).
     pub warmup: Tick,
+    /// Memory and restarts, when the scenario models memory.
+    pub memory: Option<MemoryStats>,
 }
 
 impl Stats {
@@ -89,6 +214,7 @@ impl Stats {
             max_queue: vec![0; scenario.queues.len()],
             queue_area: vec![0; scenario.queues.len()],
             warmup: 0,
+            memory: scenario.models_memory().then(MemoryStats::default),
         }
     }
 
@@ -141,11 +267,30 @@ impl Observer for Stats {
                 t.min_latency = t.min_latency.min(latency);
                 t.max_latency = t.max_latency.max(latency);
             }
+            Event::Lost { task } => {
+                let inst = sim.instance(task);
+                if inst.enqueued_at >= self.warmup {
+                    self.tasks[inst.task].lost += 1;
+                }
+            }
+            Event::Requeued { task } => {
+                let inst = sim.instance(task);
+                if inst.enqueued_at >= self.warmup {
+                    self.tasks[inst.task].requeued += 1;
+                }
+            }
             Event::Taken { .. }
             | Event::WorkStarted { .. }
             | Event::Blocked { .. }
             | Event::Resumed { .. }
-            | Event::TimedOut { .. } => {}
+            | Event::TimedOut { .. }
+            | Event::Memory { .. }
+            | Event::Exited { .. }
+            | Event::Recycled { .. }
+            | Event::Restarted { .. } => {}
+        }
+        if let Some(memory) = &mut self.memory {
+            memory.event(sim, event);
         }
     }
 
@@ -159,8 +304,9 @@ impl Observer for Stats {
         let dt = u128::from(dt);
         for (pool, (stats, spec)) in self.pools.iter_mut().zip(&sim.scenario().pools).enumerate() {
             let counts = sim.pool(pool);
-            let held = spec.workers - counts.idle;
+            let held = spec.workers - counts.idle - counts.restarting;
             stats.busy += u128::from(held - counts.waiting) * dt;
+            stats.restarting += u128::from(counts.restarting) * dt;
             stats.blocked += u128::from(counts.waiting) * dt;
             stats.idle += u128::from(counts.idle) * dt;
         }
@@ -188,7 +334,8 @@ mod tests {
             PoolStats {
                 busy: 80 * s,
                 blocked: 56 * s,
-                idle: 8 * s
+                idle: 8 * s,
+                restarting: 0,
             }
         );
         assert_eq!(stats.pools[0].total(), 4 * u128::from(sim.now()));

@@ -109,13 +109,42 @@ pub enum Happening {
         #[serde(serialize_with = "result_name")]
         result: TaskResult,
     },
+    /// A process exited (`max_memory`, `max_tasks`) or was killed (`oom`).
+    Exited {
+        /// The process: its pool's name for a thread pool, its worker's for a process pool.
+        process: String,
+        /// Why: `max_memory`, `max_tasks` or `oom`.
+        cause: &'static str,
+        /// Its resident memory when it went.
+        rss_bytes: u64,
+    },
+    /// A thread was recycled (`max_tasks` on a thread pool).
+    Recycled {
+        /// The worker.
+        worker: String,
+    },
+    /// A process or a recycled thread is back and takes work.
+    Restarted {
+        /// The process (or the worker, for a thread).
+        process: String,
+    },
+    /// A task died with its process and is gone.
+    Lost {
+        /// The task.
+        task: String,
+    },
+    /// A task died with its process and was put back on its queue.
+    Requeued {
+        /// The task.
+        task: String,
+    },
 }
 
 impl Happening {
     /// The tasks it names: the task, or a spawner and then its children.
     pub fn tasks(&self) -> impl Iterator<Item = &str> {
-        let (first, more): (&String, &[String]) = match self {
-            Happening::Spawned { parent, children } => (parent, children),
+        let (first, more): (Option<&String>, &[String]) = match self {
+            Happening::Spawned { parent, children } => (Some(parent), children),
             Happening::Arrived { task }
             | Happening::CallbackQueued { task }
             | Happening::Taken { task, .. }
@@ -123,9 +152,14 @@ impl Happening {
             | Happening::Blocked { task, .. }
             | Happening::Resumed { task, .. }
             | Happening::TimedOut { task }
-            | Happening::Finished { task, .. } => (task, &[]),
+            | Happening::Finished { task, .. }
+            | Happening::Lost { task }
+            | Happening::Requeued { task } => (Some(task), &[]),
+            Happening::Exited { .. } | Happening::Recycled { .. } | Happening::Restarted { .. } => {
+                (None, &[])
+            }
         };
-        std::iter::once(first).chain(more).map(String::as_str)
+        first.into_iter().chain(more).map(String::as_str)
     }
 }
 
@@ -196,6 +230,28 @@ impl Observer for StoryStep {
                 task: task(t),
                 result,
             },
+            Event::Exited {
+                process,
+                cause,
+                rss,
+                ..
+            } => Happening::Exited {
+                process: sim.model.process_name(process),
+                cause: cause.name(),
+                rss_bytes: rss,
+            },
+            Event::Recycled { worker: w } => Happening::Recycled { worker: worker(w) },
+            Event::Restarted {
+                process,
+                first_worker,
+                ..
+            } => Happening::Restarted {
+                process: process
+                    .map_or_else(|| worker(first_worker), |p| sim.model.process_name(p)),
+            },
+            Event::Lost { task: t } => Happening::Lost { task: task(t) },
+            Event::Requeued { task: t } => Happening::Requeued { task: task(t) },
+            Event::Memory { .. } => return,
         };
         self.happenings.push(happening);
     }

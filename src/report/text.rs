@@ -20,6 +20,7 @@
 
 mod deadlock;
 mod explore;
+mod memory;
 mod plan;
 mod story;
 mod sweep;
@@ -84,27 +85,38 @@ pub fn render(report: &Report) -> String {
     table(&mut out, &rows);
 
     out.push('\n');
-    let mut rows = vec![row(["pools", "workers", "busy", "blocked", "idle"])];
+    let restarts = report.memory.is_some();
+    let mut header = row(["pools", "workers", "busy", "blocked", "idle"]);
+    if restarts {
+        header.push("restarting".into());
+    }
+    let mut rows = vec![header];
     for p in &report.pools {
         // Over a run that lasted no time at all, shares of worker-time mean nothing.
         let shares = p.percent.map_or_else(
-            || ["-".to_string(), "-".to_string(), "-".to_string()],
+            || {
+                [
+                    "-".to_string(),
+                    "-".to_string(),
+                    "-".to_string(),
+                    "-".to_string(),
+                ]
+            },
             |w| {
                 [
                     percent(w.busy, p.busy),
                     percent(w.blocked, p.blocked),
                     percent(w.idle, p.idle),
+                    percent(w.restarting, p.restarting),
                 ]
             },
         );
-        let [busy, blocked, idle] = shares;
-        rows.push(vec![
-            p.name.clone(),
-            p.workers.to_string(),
-            busy,
-            blocked,
-            idle,
-        ]);
+        let [busy, blocked, idle, restarting] = shares;
+        let mut cells = vec![p.name.clone(), p.workers.to_string(), busy, blocked, idle];
+        if restarts {
+            cells.push(restarting);
+        }
+        rows.push(cells);
     }
     table(&mut out, &rows);
 
@@ -118,6 +130,9 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     table(&mut out, &rows);
+    if let Some(m) = &report.memory {
+        memory::render(&mut out, m);
+    }
     out
 }
 
@@ -130,6 +145,8 @@ fn headline(outcome: &str) -> &str {
         "event_limit" => "event limit reached",
         "task_limit" => "task limit reached",
         "memory_limit" => "memory limit reached",
+        "orphaned_wait" => "orphaned wait",
+        "restart_loop" => "stopped in a restart loop",
         "stopped" => "stopped",
         other => other,
     }
@@ -215,6 +232,7 @@ mod tests {
                     completed: 2,
                     failed: 0,
                     unfinished: 0,
+                    lost: 0,
                     latency: Some(crate::report::Latency {
                         p50: 20 * TICKS_PER_SECOND,
                         p95: 36 * TICKS_PER_SECOND,
@@ -228,6 +246,7 @@ mod tests {
                     completed: 0,
                     failed: 0,
                     unfinished: 0,
+                    lost: 0,
                     latency: None,
                 },
             ],
@@ -237,7 +256,8 @@ mod tests {
                 busy: 80.0 / 144.0,
                 blocked: 56.0 / 144.0,
                 idle: 8.0 / 144.0,
-                percent: Percent::of(80, 56, 8),
+                restarting: 0.0,
+                percent: Percent::of(80, 56, 8, 0),
             }],
             queues: vec![QueueReport {
                 name: "default".into(),
@@ -245,6 +265,7 @@ mod tests {
                 queued: 0,
             }],
             deadlock: None,
+            memory: None,
         }
     }
 

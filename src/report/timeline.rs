@@ -37,6 +37,8 @@ pub enum Doing {
     Blocked,
     /// Holding no task.
     Idle,
+    /// Its process (or thread) exited and is not back yet.
+    Restarting,
 }
 
 impl Doing {
@@ -46,6 +48,7 @@ impl Doing {
             Doing::Working => "working",
             Doing::Blocked => "blocked",
             Doing::Idle => "idle",
+            Doing::Restarting => "restarting",
         }
     }
 }
@@ -243,11 +246,29 @@ impl Observer for Recorder {
                     self.change(sim, w as WorkerId, Doing::Idle, None);
                 }
             }
+            Event::Exited { process, .. } => {
+                for w in sim.model.workers_of_process(process) {
+                    self.change(sim, w, Doing::Restarting, None);
+                }
+            }
+            Event::Recycled { worker } => self.change(sim, worker, Doing::Restarting, None),
+            Event::Restarted {
+                first_worker,
+                workers,
+                ..
+            } => {
+                for w in first_worker..first_worker + workers {
+                    self.change(sim, w, Doing::Idle, None);
+                }
+            }
             Event::Arrived { .. }
             | Event::Spawned { .. }
             | Event::CallbackQueued { .. }
             | Event::WorkStarted { .. }
-            | Event::TimedOut { .. } => {}
+            | Event::TimedOut { .. }
+            | Event::Memory { .. }
+            | Event::Lost { .. }
+            | Event::Requeued { .. } => {}
         }
     }
 }
@@ -317,7 +338,7 @@ mod tests {
             let k = match i.doing {
                 Doing::Working => 0,
                 Doing::Blocked => 1,
-                Doing::Idle => 2,
+                Doing::Idle | Doing::Restarting => 2,
             };
             out[i.worker as usize][k] += i.end - i.start;
         }

@@ -21,7 +21,7 @@
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 
-use crate::engine::{Event, InstanceId, Observer, Simulation, TaskResult, WorkerId};
+use crate::engine::{Event, InstanceId, Observer, ProcessId, Simulation, TaskResult, WorkerId};
 use crate::scenario::ticks_to_secs;
 
 /// Writes every event of a run to `W` as JSON Lines; see the module docs.
@@ -74,6 +74,11 @@ impl<W: Write> Trace<W> {
         );
     }
 
+    fn process(&mut self, sim: &Simulation<'_>, p: ProcessId) {
+        self.line.push_str(",\"process\":");
+        string(&mut self.line, &sim.model.process_name(p), None);
+    }
+
     fn queue_of(&mut self, sim: &Simulation<'_>, id: InstanceId) {
         let s = sim.scenario();
         let q = s.tasks[sim.instance(id).task].queue;
@@ -98,6 +103,12 @@ impl<W: Write> Observer for Trace<W> {
             Event::Resumed { .. } => "resumed",
             Event::TimedOut { .. } => "timeout",
             Event::Finished { .. } => "finished",
+            Event::Memory { .. } => "memory",
+            Event::Exited { .. } => "exited",
+            Event::Recycled { .. } => "recycled",
+            Event::Restarted { .. } => "restarted",
+            Event::Lost { .. } => "lost",
+            Event::Requeued { .. } => "requeued",
         };
         let _ = write!(
             self.line,
@@ -145,6 +156,36 @@ impl<W: Write> Observer for Trace<W> {
                     TaskResult::Failed => "failed",
                 };
                 let _ = write!(self.line, ",\"result\":\"{result}\"");
+            }
+            Event::Memory { process, rss } => {
+                self.process(sim, process);
+                let _ = write!(self.line, ",\"rss_bytes\":{rss}");
+            }
+            Event::Exited {
+                process,
+                cause,
+                rss,
+                tasks,
+            } => {
+                self.process(sim, process);
+                let _ = write!(
+                    self.line,
+                    ",\"cause\":\"{}\",\"rss_bytes\":{rss},\"tasks_run\":{tasks}",
+                    cause.name()
+                );
+            }
+            Event::Recycled { worker } => self.worker(sim, worker),
+            Event::Restarted {
+                process,
+                first_worker,
+                ..
+            } => match process {
+                Some(p) => self.process(sim, p),
+                None => self.worker(sim, first_worker),
+            },
+            Event::Lost { task } | Event::Requeued { task } => {
+                self.task(sim, "task", task);
+                self.queue_of(sim, task);
             }
         }
         self.line.push_str("}\n");

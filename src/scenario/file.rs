@@ -17,6 +17,7 @@ use serde::Deserialize as DeriveDeserialize;
 use toml::Spanned;
 
 use super::duration::FixedDuration;
+use super::size::{Fraction, RetainDecl, Size};
 use super::{Duration, OnTimeout, StepKind};
 
 /// Separates a message from the span it should be reported at, inside a serde error message.
@@ -67,6 +68,8 @@ pub struct ScenarioFile {
     /// `[[arrival]]` tables.
     #[serde(default)]
     pub arrival: Vec<Spanned<ArrivalDecl>>,
+    /// The `[host]` table: the machine the pools share.
+    pub host: Option<Spanned<HostDecl>>,
 }
 
 /// The keys of the top-level table, in declaration order (as serde lists them).
@@ -80,7 +83,53 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "pool",
     "task",
     "arrival",
+    "host",
 ];
+
+/// The `[host]` table.
+#[derive(Debug, DeriveDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDecl {
+    /// The memory of the machine: above it, the OOM killer kills the largest process.
+    pub memory: Option<Spanned<Size>>,
+}
+
+/// The keys of the `[host]` table.
+pub(crate) const HOST_KEYS: &[&str] = &["memory"];
+
+/// `kind = "thread" | "process"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KindDecl {
+    /// The pool's workers are threads of one process.
+    Thread,
+    /// Each worker is a process of its own.
+    Process,
+}
+
+impl<'de> Deserialize<'de> for KindDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let words = &["thread", "process"];
+        let i = deserializer.deserialize_any(OneOf(words))?;
+        Ok([KindDecl::Thread, KindDecl::Process][i])
+    }
+}
+
+/// `gc = "none" | "after_task"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcDecl {
+    /// No explicit collection.
+    None,
+    /// `gc.collect()` after each task.
+    AfterTask,
+}
+
+impl<'de> Deserialize<'de> for GcDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let words = &["none", "after_task"];
+        let i = deserializer.deserialize_any(OneOf(words))?;
+        Ok([GcDecl::None, GcDecl::AfterTask][i])
+    }
+}
 
 /// `ties = "canonical" | "random"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,10 +389,32 @@ pub struct PoolDecl {
     pub workers: Option<Spanned<Whole>>,
     /// Queues consumed, in order of preference (default `["default"]`).
     pub queues: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Threads of one process (default) or a process per worker.
+    pub kind: Option<KindDecl>,
+    /// Resident memory of a fresh process (default 0).
+    pub base_memory: Option<Spanned<Size>>,
+    /// A process above this after a task exits and is restarted.
+    pub max_memory: Option<Spanned<Size>>,
+    /// A worker is recycled after this many tasks (checked to be at least 1).
+    pub max_tasks: Option<Spanned<Whole>>,
+    /// From an exit until the replacement takes work (default 0s).
+    pub restart: Option<Spanned<Duration>>,
+    /// An explicit garbage collection after each task, or none (default).
+    pub gc: Option<GcDecl>,
 }
 
 /// The keys of a `[[pool]]` table.
-pub(crate) const POOL_KEYS: &[&str] = &["name", "workers", "queues"];
+pub(crate) const POOL_KEYS: &[&str] = &[
+    "name",
+    "workers",
+    "queues",
+    "kind",
+    "base_memory",
+    "max_memory",
+    "max_tasks",
+    "restart",
+    "gc",
+];
 
 /// A `[[task]]` table.
 #[derive(Debug, DeriveDeserialize)]
@@ -357,10 +428,27 @@ pub struct TaskDecl {
     pub priority: Option<Spanned<Whole>>,
     /// Its steps (checked to be present and non-empty).
     pub steps: Option<Spanned<Vec<Spanned<StepDecl>>>>,
+    /// Memory held while it runs (default 0).
+    pub memory: Option<Spanned<Size>>,
+    /// Memory its process keeps after it ends: bytes, or a fraction of `memory` (default 0).
+    pub retain: Option<Spanned<RetainDecl>>,
+    /// The share of the retained memory an explicit gc releases (default 0).
+    pub collectable: Option<Spanned<Fraction>>,
+    /// Re-queued (true) or lost (false, default) when its process dies under it.
+    pub acks_late: Option<bool>,
 }
 
 /// The keys of a `[[task]]` table.
-pub(crate) const TASK_KEYS: &[&str] = &["name", "queue", "priority", "steps"];
+pub(crate) const TASK_KEYS: &[&str] = &[
+    "name",
+    "queue",
+    "priority",
+    "steps",
+    "memory",
+    "retain",
+    "collectable",
+    "acks_late",
+];
 
 /// An `[[arrival]]` table. Exactly one of `at`, `every` and `rate` must be given, which
 /// validation checks.

@@ -15,12 +15,14 @@ use toml::Spanned;
 
 use super::duration::MAX_DURATION;
 use super::file::{
-    self, ArrivalDecl, DisciplineDecl, PoolDecl, ScenarioFile, StepDecl, TaskDecl, TiesDecl, Whole,
+    self, ArrivalDecl, DisciplineDecl, GcDecl, KindDecl, PoolDecl, ScenarioFile, StepDecl,
+    TaskDecl, TiesDecl, Whole,
 };
 use super::set::apply_sets;
+use super::size::{RetainDecl, Size};
 use super::{
-    Arrival, ArrivalPattern, Discipline, Duration, Pool, Queue, QueueId, Scenario, Step, TaskId,
-    TaskType, Tick, Ties, TICKS_PER_SECOND,
+    Arrival, ArrivalPattern, Discipline, Duration, Gc, Host, Pool, PoolKind, Queue, QueueId,
+    Scenario, Step, TaskId, TaskType, Tick, Ties, TICKS_PER_SECOND,
 };
 use crate::error::{Error, Location, Result, ScenarioError, Warning};
 
@@ -329,6 +331,7 @@ impl Checker<'_> {
                     }
                 },
                 steps: std::mem::take(&mut flat[id]),
+                ..self.task_memory(t)
             });
         }
 
@@ -383,6 +386,13 @@ impl Checker<'_> {
             pools,
             tasks,
             arrivals,
+            host: Host {
+                memory: decl
+                    .host
+                    .as_ref()
+                    .and_then(|h| h.get_ref().memory.as_ref())
+                    .map(|m| m.get_ref().0),
+            },
         };
         Ok((scenario, warnings))
     }
@@ -418,6 +428,25 @@ impl Checker<'_> {
             });
         }
         warnings
+    }
+
+    /// A task's memory fields (`memory`, `retain`, `collectable`, `acks_late`), resolved to
+    /// bytes, on an otherwise empty task type.
+    fn task_memory(&self, t: &TaskDecl) -> TaskType {
+        let memory = t.memory.as_ref().map_or(0, |m| m.get_ref().0);
+        let retain = match t.retain.as_ref().map(|r| *r.get_ref()) {
+            None => 0,
+            Some(RetainDecl::Bytes(b)) => b,
+            Some(RetainDecl::Share(f)) => (memory as f64 * f).round() as u64,
+        };
+        let share = t.collectable.as_ref().map_or(0.0, |c| c.get_ref().0);
+        TaskType {
+            memory,
+            retain,
+            collectable: ((retain as f64 * share).round() as u64).min(retain),
+            acks_late: t.acks_late.unwrap_or(false),
+            ..TaskType::new(String::new(), 0, 0, Vec::new())
+        }
     }
 
     fn pool(
@@ -473,10 +502,30 @@ impl Checker<'_> {
                 }
             }
         }
+        let size = |s: &Option<Spanned<Size>>| s.as_ref().map(|s| s.get_ref().0);
+        let max_tasks = match &decl.max_tasks {
+            None => None,
+            Some(n) => Some(self.whole_in(n, "max_tasks", 1, u32::MAX.into())? as u32),
+        };
         Ok(Pool {
             name: name.to_string(),
             workers,
             queues,
+            kind: match decl.kind {
+                Some(KindDecl::Process) => PoolKind::Process,
+                Some(KindDecl::Thread) | None => PoolKind::Thread,
+            },
+            base_memory: size(&decl.base_memory).unwrap_or(0),
+            max_memory: size(&decl.max_memory),
+            max_tasks,
+            restart: decl
+                .restart
+                .as_ref()
+                .map_or(Duration::Fixed(0), |d| d.get_ref().clone()),
+            gc: match decl.gc {
+                Some(GcDecl::AfterTask) => Gc::AfterTask,
+                Some(GcDecl::None) | None => Gc::None,
+            },
         })
     }
 
@@ -971,8 +1020,9 @@ fn is_array_of_tables(name: &str) -> bool {
 
 /// Which table a list of expected keys belongs to, for "unknown key" messages.
 fn table_of(expected: &[String]) -> Option<&'static str> {
-    let tables: [(&[&str], &str); 5] = [
+    let tables: [(&[&str], &str); 6] = [
         (file::SCENARIO_KEYS, "at top level"),
+        (file::HOST_KEYS, "in [host]"),
         (file::QUEUE_KEYS, "in a [[queue]]"),
         (file::POOL_KEYS, "in a [[pool]]"),
         (file::TASK_KEYS, "in a [[task]]"),
@@ -1040,6 +1090,7 @@ fn table_word(serde_name: &str) -> &'static str {
         "PoolDecl" => "a [[pool]] table",
         "TaskDecl" => "a [[task]] table",
         "ArrivalDecl" => "an [[arrival]] table",
+        "HostDecl" => "a [host] table",
         "ScenarioFile" => "a scenario (a TOML document)",
         _ => "a table",
     }
@@ -1246,7 +1297,8 @@ steps = [{ work = 1 }]
             vec![Pool {
                 name: "default".into(),
                 workers: 1,
-                queues: vec![0]
+                queues: vec![0],
+                ..Pool::new("", 0, Vec::new())
             }]
         );
         assert_eq!(
@@ -1255,7 +1307,8 @@ steps = [{ work = 1 }]
                 name: "t".into(),
                 queue: 0,
                 priority: 0,
-                steps: vec![Step::Work(Duration::Fixed(S))]
+                steps: vec![Step::Work(Duration::Fixed(S))],
+                ..TaskType::new("", 0, 0, Vec::new())
             }]
         );
         assert!(s.arrivals.is_empty());
@@ -1508,7 +1561,7 @@ at = [0]
         );
         assert_eq!(
             err("[[task]]\nname = \"t\"\nstep = []\n"),
-            "t.toml:3:1: unknown key \"step\" in a [[task]] (expected name, queue, priority, steps)"
+            "t.toml:3:1: unknown key \"step\" in a [[task]] (expected name, queue, priority, steps, memory, retain, collectable, acks_late)"
         );
         assert_eq!(
             err("[[queue]]\nname = \"q\"\ndiscipline = nan\n"),

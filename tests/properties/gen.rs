@@ -91,6 +91,7 @@ fn task(i: usize, n: usize, queues: usize, timed: u32) -> impl Strategy<Value = 
             queue,
             priority,
             steps: blocks.concat(),
+            ..TaskType::new("", 0, 0, Vec::new())
         },
     )
 }
@@ -137,6 +138,7 @@ fn build((disciplines, pools, tasks, arrivals, seed): Parts) -> Case {
             name: format!("p{p}"),
             workers,
             queues: lists[list % lists.len()].clone(),
+            ..Pool::new("", 0, Vec::new())
         })
         .collect();
     // Every queue is consumed by some pool: give an orphan queue to the last pool.
@@ -181,6 +183,7 @@ fn build((disciplines, pools, tasks, arrivals, seed): Parts) -> Case {
             pools,
             tasks,
             arrivals,
+            host: Default::default(),
         },
     }
 }
@@ -255,6 +258,7 @@ fn chain_tasks(queues: usize) -> BoxedStrategy<Vec<TaskType>> {
                     queue,
                     priority,
                     steps,
+                    ..TaskType::new("", 0, 0, Vec::new())
                 })
                 .collect()
         })

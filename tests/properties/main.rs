@@ -52,7 +52,14 @@ fn event_task(e: &Event) -> InstanceId {
         | Event::Blocked { task, .. }
         | Event::Resumed { task, .. }
         | Event::TimedOut { task }
-        | Event::Finished { task, .. } => task,
+        | Event::Finished { task, .. }
+        | Event::Lost { task }
+        | Event::Requeued { task } => task,
+        // The lifecycle events name no task; the generator makes no scenario with memory.
+        Event::Memory { .. }
+        | Event::Exited { .. }
+        | Event::Recycled { .. }
+        | Event::Restarted { .. } => u32::MAX,
     }
 }
 

@@ -198,6 +198,14 @@ impl Observer for Changes {
                     None => self.rebuild = true,
                 }
             }
+            // Memory is only reported where it decides nothing (with a threshold or a host
+            // size, fingerprints are raw, see `reduce.rs`).
+            Event::Memory { .. } => {}
+            Event::Exited { .. }
+            | Event::Recycled { .. }
+            | Event::Restarted { .. }
+            | Event::Lost { .. }
+            | Event::Requeued { .. } => self.rebuild = true,
         }
     }
 }

@@ -44,10 +44,12 @@ impl Canon {
             Choice::Fire(entry) => match entry.timer {
                 Timer::Arrival { stream } => self.predict_arrival(sim, parts, stream),
                 Timer::WorkDone { task } => self.predict_last_work_done(sim, parts, task),
-                Timer::Timeout { .. } => None,
+                Timer::Timeout { .. } | Timer::Restarted { .. } | Timer::ThreadReplaced { .. } => {
+                    None
+                }
             },
             Choice::Run(task) => self.predict_run(sim, parts, task),
-            Choice::Take(_) => None,
+            Choice::Take(_) | Choice::Kill(_) => None,
         }
     }
 

@@ -98,9 +98,11 @@ fn near_misses(label: &str) -> Vec<String> {
     ];
     let digits = label.len() - label.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (head, n) = label.split_at(label.len() - digits);
-    let n: u64 = n.parse().unwrap();
-    for other in [n + 1, n.saturating_sub(1), n + 10, u64::from(u32::MAX) + 1] {
-        texts.push(format!("{head}{other}"));
+    // A thread pool's process is named by its pool alone (`restart back`): no number.
+    if let Ok(n) = n.parse::<u64>() {
+        for other in [n + 1, n.saturating_sub(1), n + 10, u64::from(u32::MAX) + 1] {
+            texts.push(format!("{head}{other}"));
+        }
     }
     texts.extend([
         format!("{head}0{n}"),

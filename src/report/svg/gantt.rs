@@ -23,12 +23,15 @@ pub const WORKING: &str = "#4c78a8";
 pub const BLOCKED: &str = "#e45756";
 /// Idle.
 pub const IDLE: &str = "#dedede";
+/// Restarting (its process exited, or the thread was recycled).
+pub const RESTARTING: &str = "#f2b134";
 
 fn colour(doing: Doing) -> &'static str {
     match doing {
         Doing::Working => WORKING,
         Doing::Blocked => BLOCKED,
         Doing::Idle => IDLE,
+        Doing::Restarting => RESTARTING,
     }
 }
 

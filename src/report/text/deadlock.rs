@@ -20,25 +20,48 @@ use crate::scenario::format_ticks;
 pub fn explain(d: &DeadlockReport) -> String {
     let mut out = String::new();
     let n = d.holders.len();
-    let _ = writeln!(
-        out,
-        "deadlock at {}: {} task{} hold{} a worker waiting for children that can never run",
-        format_ticks(d.time),
-        n,
-        plural(n),
-        if n == 1 { "s" } else { "" },
-    );
-    for h in &d.holders {
+    let orphaned = d.holders.iter().filter(|h| h.lost_children > 0).count();
+    if orphaned > 0 {
         let _ = writeln!(
             out,
-            "  worker {} holds {} since {}, waiting for {} child{} ({} stuck: {})",
+            "orphaned wait at {}: {} task{} hold{} a worker waiting for children that were lost \
+             when their process died, and nothing will run them again",
+            format_ticks(d.time),
+            orphaned,
+            plural(orphaned),
+            if orphaned == 1 { "s" } else { "" },
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "deadlock at {}: {} task{} hold{} a worker waiting for children that can never run",
+            format_ticks(d.time),
+            n,
+            plural(n),
+            if n == 1 { "s" } else { "" },
+        );
+    }
+    for h in &d.holders {
+        let mut why = Vec::new();
+        if !h.stuck_children.is_empty() || h.lost_children == 0 {
+            why.push(format!(
+                "{} stuck: {}",
+                h.stuck_children.len(),
+                abbreviate(&h.stuck_children)
+            ));
+        }
+        if h.lost_children > 0 {
+            why.push(format!("{} lost", h.lost_children));
+        }
+        let _ = writeln!(
+            out,
+            "  worker {} holds {} since {}, waiting for {} child{} ({})",
             h.worker,
             h.task,
             format_ticks(h.since),
             h.outstanding,
             if h.outstanding == 1 { "" } else { "ren" },
-            h.stuck_children.len(),
-            abbreviate(&h.stuck_children),
+            why.join(", "),
         );
     }
     let mut queues: Vec<&str> = d.queued.iter().map(|q| q.queue.as_str()).collect();
@@ -68,7 +91,16 @@ pub fn explain(d: &DeadlockReport) -> String {
             p.pool,
         );
     }
-    let _ = write!(out, "  cycle: {}", cycle(&d.cycle).join(" -> "));
+    if orphaned > 0 && d.pools.is_empty() {
+        // No cycle: the wait has nothing left to wait for.
+        let _ = write!(
+            out,
+            "  a lost child never finishes: give the wait a timeout, or make the child's task \
+             acks_late so that it is re-queued when its process dies"
+        );
+    } else {
+        let _ = write!(out, "  cycle: {}", cycle(&d.cycle).join(" -> "));
+    }
     out
 }
 

@@ -7,6 +7,7 @@
 //!
 //! A step's happenings are joined by `; `; a step where nothing visible happened says so.
 
+use crate::scenario::format_size;
 use std::path::Path;
 
 use crate::engine::TaskResult;
@@ -83,6 +84,22 @@ fn clause(happening: &Happening) -> String {
             TaskResult::Completed => format!("{task} finishes"),
             TaskResult::Failed => format!("{task} fails"),
         },
+        Happening::Exited {
+            process,
+            cause,
+            rss_bytes,
+        } => {
+            let size = format_size(*rss_bytes);
+            match *cause {
+                "oom" => format!("the OOM killer kills process {process} ({size})"),
+                "max_memory" => format!("process {process} exits above max_memory ({size})"),
+                _ => format!("process {process} is recycled after max_tasks ({size})"),
+            }
+        }
+        Happening::Recycled { worker } => format!("thread {worker} is recycled after max_tasks"),
+        Happening::Restarted { process } => format!("{process} is back"),
+        Happening::Lost { task } => format!("{task} is lost"),
+        Happening::Requeued { task } => format!("{task} is re-queued"),
     }
 }
 
