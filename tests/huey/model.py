@@ -180,7 +180,7 @@ def predict(sc):
     next_arrival = 0
     index = 0
     host_peak = pool_peak = sum(p["kept"] for p in procs)
-    now = 0
+    now = last = 0
 
     def rss(p):
         return 0 if p["down"] else p["kept"] + p["running"]
@@ -207,6 +207,10 @@ def predict(sc):
         due = []
         while ends and ends[0][0] == now:
             due.append(heapq.heappop(ends))
+        if any(workers[w]["task"] == idx for _, w, _, idx in due) \
+                or now in [w["restarting_until"] for w in workers] \
+                or (next_arrival < len(arrivals) and arrivals[next_arrival][0] == now):
+            last = now  # not only the ends of tasks lost earlier
         for _, w, ttype, idx in sorted(due, key=lambda e: e[1]):
             if workers[w]["task"] != idx:
                 continue  # lost when its process died
@@ -281,7 +285,7 @@ def predict(sc):
         "completed": completed,
         "lost": lost,
         "unfinished": {"queued": len(queue)} if queue else {},
-        "end_time_s": now / 1e9,
+        "end_time_s": last / 1e9,
         "pools": {pname: {
             "kind": kind,
             "peak_rss_bytes": max(p["peak"] for p in procs),
