@@ -48,6 +48,11 @@ pub enum Measure {
         /// The pool.
         pool: String,
     },
+    /// The largest resident memory of any one process of a pool, in any run, in bytes.
+    PeakRss {
+        /// The pool.
+        pool: String,
+    },
 }
 
 /// One objective: a measure and its upper bound.
@@ -57,15 +62,15 @@ pub struct Slo {
     pub text: String,
     /// What is measured.
     pub measure: Measure,
-    /// The most it may be: ticks for latencies, a fraction for the others.
+    /// The most it may be: ticks for latencies, bytes for memory, a fraction for the others.
     pub limit: f64,
 }
 
 impl Slo {
     /// Reads `p99(TASK)<=30s`, `p95(TASK)<=2s`, `p50(TASK)<=1s`, `mean(TASK)<=5s`,
-    /// `deadlock<=0.001` or `utilisation(POOL)<=0.85`.
+    /// `deadlock<=0.001`, `utilisation(POOL)<=0.85` or `peak_rss(POOL)<=1GB`.
     pub fn parse(text: &str) -> std::result::Result<Slo, String> {
-        let expected = "expected p99(TASK)<=DURATION, p95(...), p50(...), mean(TASK)<=DURATION, deadlock<=FRACTION or utilisation(POOL)<=FRACTION";
+        let expected = "expected p99(TASK)<=DURATION, p95(...), p50(...), mean(TASK)<=DURATION, deadlock<=FRACTION, utilisation(POOL)<=FRACTION or peak_rss(POOL)<=SIZE";
         let (lhs, rhs) = text
             .split_once("<=")
             .ok_or_else(|| format!("{expected}, found \"{text}\""))?;
@@ -94,6 +99,10 @@ impl Slo {
             (Measure::Deadlock, fraction()?)
         } else if let Some(pool) = inside("utilisation") {
             (Measure::Utilisation { pool }, fraction()?)
+        } else if let Some(pool) = inside("peak_rss") {
+            let bytes =
+                crate::scenario::parse_size(rhs).map_err(|e| format!("in \"{text}\": {e}"))?;
+            (Measure::PeakRss { pool }, bytes as f64)
         } else if let Some(task) = inside("mean") {
             (Measure::Mean { task }, duration()?)
         } else if let Some((q, task)) = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]
@@ -128,6 +137,11 @@ impl Slo {
                 .iter()
                 .find(|(p, _)| p == pool)
                 .and_then(|(_, u)| u.map(|u| u.busy + u.blocked)),
+            Measure::PeakRss { pool } => runs
+                .peak_rss
+                .iter()
+                .find(|(p, _)| p == pool)
+                .map(|(_, bytes)| *bytes as f64),
             Measure::Mean { task } => latency(task).map(|l| ticks(l.mean.value)),
             Measure::Quantile { q, task } => latency(task).map(|l| {
                 ticks(match q {
@@ -149,7 +163,7 @@ impl Slo {
     fn check(&self, tasks: &[String], pools: &[String]) -> Result<()> {
         let (kind, name, known) = match &self.measure {
             Measure::Deadlock => return Ok(()),
-            Measure::Utilisation { pool } => ("pool", pool, pools),
+            Measure::Utilisation { pool } | Measure::PeakRss { pool } => ("pool", pool, pools),
             Measure::Mean { task } | Measure::Quantile { task, .. } => ("task", task, tasks),
         };
         if known.contains(name) {

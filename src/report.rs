@@ -35,6 +35,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod memory;
+pub mod memory_timeline;
 pub mod page;
 pub mod stats;
 pub mod story;

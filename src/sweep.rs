@@ -607,6 +607,14 @@ pub struct Runs {
     pub utilisation: Vec<(String, Option<Utilisation>)>,
     /// Per queue, in scenario order.
     pub queues: Vec<(String, QueueLength)>,
+    /// Per pool, in scenario order, when the scenario models memory: the largest resident
+    /// memory of any one of its processes in any run, in bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peak_rss: Vec<(String, u64)>,
+    /// Per pool, when the scenario models memory: exits, kills and recycled threads over all
+    /// runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarts: Vec<(String, u64)>,
 }
 
 /// One run's facts that the point pools.
@@ -663,6 +671,32 @@ fn run_point(
         })
         .collect();
     summarise(&model.scenario, &facts, warmup)
+}
+
+/// Per pool, `f` of each run's memory statistics, combined over the runs with `combine`;
+/// empty when the scenario does not model memory.
+fn per_pool_memory(
+    scenario: &Scenario,
+    facts: &[RunFacts],
+    f: impl Fn(&crate::report::stats::MemoryStats, usize) -> u64,
+    combine: impl Fn(u64, u64) -> u64,
+) -> Vec<(String, u64)> {
+    if !scenario.models_memory() {
+        return Vec::new();
+    }
+    scenario
+        .pools
+        .iter()
+        .enumerate()
+        .map(|(p, pool)| {
+            let value = facts
+                .iter()
+                .filter_map(|fact| fact.stats.memory.as_ref())
+                .map(|m| f(m, p))
+                .fold(0, &combine);
+            (pool.name.clone(), value)
+        })
+        .collect()
 }
 
 fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
@@ -760,7 +794,11 @@ fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
             .filter(|f| {
                 matches!(
                     f.end,
-                    End::EventLimit | End::TaskLimit | End::MemoryLimit { .. } | End::Stopped
+                    End::EventLimit
+                        | End::TaskLimit
+                        | End::MemoryLimit { .. }
+                        | End::Stopped
+                        | End::RestartLoop
                 )
             })
             .count() as u64,
@@ -768,6 +806,13 @@ fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
         latency,
         utilisation,
         queues,
+        peak_rss: per_pool_memory(scenario, facts, |m, p| m.pool_peak[p], u64::max),
+        restarts: per_pool_memory(
+            scenario,
+            facts,
+            |m, p| m.restarts[p].iter().sum(),
+            |a, b| a + b,
+        ),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `--report`: every kind of report, written by the real binary from the files in
-//! `scenarios/`, checked as files (self-contained, whole, never over the scenario) and, when
+//! `--report`: every kind of report (a run's with and without memory modelled), written by
+//! the real binary from the files in `scenarios/`, checked as files (self-contained, whole, never over the scenario) and, when
 //! Debian's `chromium` is on PATH, opened in a real headless browser: the figures render (the
 //! browser's DOM holds every SVG, each with its shapes), the console stays clean, the page
 //! asks the network for nothing (Chromium's own network log says so), and a screenshot is
@@ -62,6 +62,21 @@ fn kinds() -> Vec<(&'static str, Vec<&'static str>, i32)> {
                 "--report",
                 "REPORT",
             ],
+            0,
+        ),
+        (
+            "run-memory.html",
+            vec![
+                "run",
+                "scenarios/memory_leak_threshold.toml",
+                "--report",
+                "REPORT",
+            ],
+            0,
+        ),
+        (
+            "run-memory.md",
+            vec!["run", "scenarios/memory_oom.toml", "--report", "REPORT"],
             0,
         ),
         (
@@ -311,6 +326,55 @@ fn every_kind_of_report_is_one_self_contained_file() {
     assert!(map.contains("Deadlock probability"), "a heat map");
     let plan = std::fs::read_to_string(folder().join("plan.html")).unwrap();
     assert!(plan.contains("answer: "), "the answer marked");
+}
+
+#[test]
+fn a_memory_scenario_has_its_memory_drawn_and_counted() {
+    reports();
+    let html = std::fs::read_to_string(folder().join("run-memory.html")).unwrap();
+    assert!(html.contains("<section id=\"memory\"><h2>Memory</h2>"));
+    let figure = &html[html
+        .find("<figure id=\"figure-memory\">")
+        .expect("the memory figure")..];
+    let svg = svgs(figure)[0];
+    // The process's line with its three exits, the threshold, each exit marked.
+    assert!(svg.contains("<title>default/1 (pool default): peak 1.2GB, 3 exits</title><path d=\"M"));
+    assert!(svg.contains("max_memory of default: 1GB</text>"));
+    assert!(svg.contains("stroke-dasharray=\"6 4\""));
+    assert_eq!(
+        svg.matches("exited above max_memory at ").count(),
+        3,
+        "{svg}"
+    );
+    assert!(svg.contains("<title>default/1: down (restarting) from 1m20s to 1m25s</title>"));
+    // Its numbers, and the table of the memory report.
+    assert!(figure.contains("default/1,80,1100000000,1.1GB,exited (max_memory)"));
+    assert!(html.contains(
+        "<tr><td>default</td><td>process</td><td>1.2GB</td><td>1.2GB</td><td>500MB</td>\
+         <td>3</td><td>0</td><td>0</td><td>15s</td></tr>"
+    ));
+    // The Gantt chart shows the restarts, and says so in its legend.
+    let gantt = svgs(&html[html.find("<figure id=\"figure-timeline\">").unwrap()..])[0];
+    assert!(gantt.contains(">restarting</text>"));
+    assert!(gantt.contains("<title>default/1: restarting, 1m20s to 1m25s (5s)</title>"));
+
+    // Without memory modelled, no memory section.
+    let run = std::fs::read_to_string(folder().join("run-completed.html")).unwrap();
+    assert!(!run.contains("id=\"memory\""));
+    assert!(!run.contains(">restarting</text>"));
+
+    // In Markdown: the figure and its numbers beside, the OOM killer and the host drawn.
+    let md = std::fs::read_to_string(folder().join("run-memory.md")).unwrap();
+    assert!(md.contains("## Memory\n"), "{md}");
+    assert!(md.contains("](run-memory-memory.svg)"), "{md}");
+    assert!(md.contains("| big\\_export | 1 | 0 |"), "{md}");
+    let svg = std::fs::read_to_string(folder().join("run-memory-memory.svg")).unwrap();
+    assert!(svg.contains("host memory: 1GB</text>"));
+    assert!(svg.contains("was killed by the OOM killer at "));
+    assert!(svg.contains("<title>all processes together: peak "));
+    let csv = std::fs::read_to_string(folder().join("run-memory-memory.csv")).unwrap();
+    assert!(csv.starts_with("process,at_s,rss_bytes,rss,event\n"));
+    assert!(csv.contains(",exited (oom)\n"));
 }
 
 #[test]

@@ -4,11 +4,13 @@
 //! the report is printed once the run is over. Files (`--trace`, `--dot`, `--report`) are
 //! written before the report is printed, safely ([`qsim::output`]): a file is there whole, or
 //! not at all, and never over the scenario. With `--report`, a timeline recorder watches the
-//! run too, for the Gantt chart of the page.
+//! run too, for the Gantt chart of the page, and, when the scenario models memory, a memory
+//! recorder, for the page's memory figure.
 
 use clap::Args;
 use qsim::engine::{self, Limits, Model, Outcome};
 use qsim::memory::MemoryLimit;
+use qsim::report::memory_timeline;
 use qsim::report::timeline::{Recorder, TimeOrSteps};
 use qsim::report::{page, Report, Stats};
 
@@ -58,6 +60,12 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
         .report
         .as_ref()
         .map(|_| TimeOrSteps::new(&model, Recorder::CAP));
+    let mut memory = args
+        .report
+        .report
+        .as_ref()
+        .filter(|_| model.scenario.models_memory())
+        .map(|_| memory_timeline::Recorder::new(&model, memory_timeline::Recorder::CAP));
     let limits = Limits {
         max_events: args.max_events,
         max_tasks: args.max_tasks,
@@ -65,7 +73,7 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
     };
     let (outcome, sim) = engine::simulate(
         &model,
-        &mut ((&mut stats, &mut trace), &mut timeline),
+        &mut (((&mut stats, &mut trace), &mut timeline), &mut memory),
         limits,
     );
 
@@ -78,7 +86,13 @@ pub fn run(args: &RunArgs) -> qsim::Result<ExitStatus> {
             _ => None,
         };
         args.report.write(&args.scenario.file, &inputs, |origin| {
-            page::run(origin, &report, timeline.finish(&sim, deadlock), deadlock)
+            page::run_with_memory(
+                origin,
+                &report,
+                timeline.finish(&sim, deadlock),
+                memory.map(|m| m.finish(&sim)),
+                deadlock,
+            )
         })?;
     }
     print_report(&report, args.output.format)?;

@@ -234,8 +234,8 @@ impl<'m> Simulation<'m> {
     }
 
     /// The memory rules and the pool's checks after worker `w` ran a task of type `task` to
-    /// its end (see the module docs).
-    fn after_task<O: Observer>(&mut self, w: WorkerId, task: TaskId, obs: &mut O) {
+    /// its end (see the module docs). True when its process exited above `max_memory`.
+    fn after_task<O: Observer>(&mut self, w: WorkerId, task: TaskId, obs: &mut O) -> bool {
         let p = self.model.process_of(w);
         let pool = &self.model.scenario.pools[self.model.pool_of(w)];
         let t = &self.model.scenario.tasks[task];
@@ -255,6 +255,7 @@ impl<'m> Simulation<'m> {
             .is_some_and(|m| self.processes[p as usize].rss() > m)
         {
             self.exit_process(p, Exit::MaxMemory, obs);
+            return true;
         } else if pool
             .max_tasks
             .is_some_and(|n| self.workers[w as usize].tasks_run >= n)
@@ -271,6 +272,7 @@ impl<'m> Simulation<'m> {
                 }
             }
         }
+        false
     }
 
     /// Process `p` exits or is killed: its memory is freed, the tasks its workers hold are
@@ -286,12 +288,23 @@ impl<'m> Simulation<'m> {
                 tasks: process.tasks,
             },
         );
-        for w in self.model.workers_of_process(p) {
+        let workers = self.model.workers_of_process(p);
+        for w in workers.clone() {
             if let Some(task) = self.workers[w as usize].task() {
                 self.lose(task, obs);
             }
             self.set_activity(w, Activity::Restarting);
             self.workers[w as usize].tasks_run = 0;
+        }
+        // A thread recycled just before comes back with its process, not on its own.
+        let replaced: Vec<u64> = self
+            .agenda
+            .iter()
+            .filter(|e| matches!(e.timer, Timer::ThreadReplaced { worker } if workers.contains(&worker)))
+            .map(|e| e.seq)
+            .collect();
+        for seq in replaced {
+            self.agenda.remove(seq);
         }
         self.host_rss -= process.rss();
         self.processes[p as usize] = Process {
@@ -588,10 +601,16 @@ impl<'m> Simulation<'m> {
         self.free_slots.push(task);
         self.live -= 1;
         // The task's result stands; the pool's checks run before its parent hears of it (a
-        // parent on another thread of a process that exits now dies with it).
-        self.after_task(w, task_type, obs);
+        // parent on another thread of a process that exits now dies with it). A process that
+        // exits above max_memory does so in the task's post-execute hook, before the group's
+        // count-down: its `then` callback is never queued (as in Huey).
+        let exited = self.after_task(w, task_type, obs);
         if group != NONE {
-            self.finish_group_member(group, obs);
+            if exited {
+                self.groups[group as usize].lost = true;
+            } else {
+                self.finish_group_member(group, obs);
+            }
         }
         if let Some(parent) = parent.and_then(|l| self.resolve(l)) {
             self.child_finished(parent, result, obs);

@@ -1,8 +1,9 @@
 //! The figures of a report, as data: what is drawn, not how.
 //!
-//! A [`Figure`] is one of four drawings — [`Curves`] against a varied parameter with their
-//! confidence bands, a [`HeatMap`] over two varied parameters, a worker [`Timeline`] (Gantt)
-//! and a deadlock's [`WaitFor`] graph — with a title and a caption. [`svg`](super::svg) draws
+//! A [`Figure`] is one of five drawings — [`Curves`] against a varied parameter with their
+//! confidence bands, a [`HeatMap`] over two varied parameters, a worker [`Timeline`] (Gantt),
+//! a deadlock's [`WaitFor`] graph and the processes' memory over a run ([`MemoryTimeline`]) —
+//! with a title and a caption. [`svg`](super::svg) draws
 //! them; [`Figure::csv`] gives every number a figure shows, so that a report's Markdown form
 //! can put the numbers beside the pictures and its HTML form under each of them.
 
@@ -12,6 +13,7 @@ use crate::engine::wait_for::{Edge, Node};
 use crate::engine::Deadlock;
 use crate::scenario::{ticks_to_secs, Tick};
 
+use super::memory_timeline::MemoryTimeline;
 use super::timeline::{Clock, Timeline};
 
 /// A figure of a report.
@@ -39,6 +41,8 @@ pub enum Drawing {
     Timeline(Timeline),
     /// A deadlock's wait-for graph.
     WaitFor(WaitFor),
+    /// One line per process: its resident memory over the run, with the thresholds.
+    Memory(MemoryTimeline),
 }
 
 /// Curves against one parameter: each [`Series`] is a value per `x`, with an optional band
@@ -252,6 +256,7 @@ impl Figure {
                     );
                 }
             }
+            Drawing::Memory(m) => out.push_str(&m.csv()),
             Drawing::WaitFor(w) => {
                 csv_line(&mut out, &["from", "edge", "to"].map(String::from));
                 for &(a, b, e) in &w.edges {

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::figure::{task_anchor, Figure};
-use super::page::{Block, Page, Section, StepLine, TaskLine};
+use super::page::{Block, Page, Section, StepLine, Table, TaskLine};
 use super::svg::{self, escape};
 
 const STYLE: &str = "
@@ -112,6 +112,7 @@ fn section(out: &mut String, s: &Section) {
             Block::Figure(f) => figure(out, f),
             Block::Steps(steps) => steps_list(out, steps),
             Block::Tasks(tasks) => tasks_table(out, tasks),
+            Block::Table(t) => numbers_table(out, t),
         }
     }
     out.push_str("</section>\n");
@@ -199,6 +200,23 @@ fn tasks_table(out: &mut String, tasks: &[TaskLine]) {
             );
         }
         let _ = writeln!(out, "<td>{}</td></tr>", escape(&t.fate));
+    }
+    out.push_str("</table>\n");
+}
+
+/// A table of numbers, in the tasks table's style (the style sheet is the same for every page).
+fn numbers_table(out: &mut String, t: &Table) {
+    out.push_str("<table class=\"tasks numbers\">\n<tr>");
+    for h in &t.head {
+        let _ = write!(out, "<th>{}</th>", escape(h));
+    }
+    out.push_str("</tr>\n");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for c in row {
+            let _ = write!(out, "<td>{}</td>", escape(c));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
 }

@@ -153,6 +153,16 @@ pub fn render(page: &Page, stem: &str) -> Rendered {
                     }
                     out.push('\n');
                 }
+                Block::Table(t) => {
+                    let head: Vec<String> = t.head.iter().map(|h| cell(h)).collect();
+                    let _ = writeln!(out, "| {} |", head.join(" | "));
+                    let _ = writeln!(out, "|{}", "---|".repeat(t.head.len()));
+                    for row in &t.rows {
+                        let row: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                        let _ = writeln!(out, "| {} |", row.join(" | "));
+                    }
+                    out.push('\n');
+                }
             }
         }
     }

@@ -14,7 +14,8 @@
 //! - `recycling_frees_nothing`: `max_tasks` on a thread pool replaces threads, and the process
 //!   keeps every byte;
 //! - `orphaned_callback`: a `then` callback that will never be queued, because a child of its
-//!   group was lost.
+//!   group was lost, or exited above `max_memory` in its post-execute hook, before the
+//!   group's count-down (as Huey does).
 
 use crate::engine::Simulation;
 use crate::scenario::{format_size, PoolKind, Tick};
@@ -190,7 +191,8 @@ impl MemoryReport {
                     kind: "orphaned_callback",
                     text: format!(
                         "orphaned wait: callback {} {}will never be queued: a child of its \
-                         group was lost",
+                         group was lost, or its process exited above max_memory before the \
+                         group counted it down",
                         s.tasks[g.then].name,
                         owner.map_or(String::new(), |o| format!("of {o} ")),
                     ),

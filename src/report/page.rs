@@ -1,12 +1,12 @@
 //! A report page as data: what `--report FILE` shows, before it is HTML or Markdown.
 //!
-//! Each command's answer becomes a [`Page`] here — [`run`], [`exploration`],
-//! [`monte_carlo`], [`min_workers`], [`sweep`](fn@sweep), [`plan`] — made of [`Section`]s of
-//! [`Block`]s: the answer as the command prints it, figures ([`Figure`]: curves with
-//! confidence bands, heat maps, the workers' timeline, the wait-for graph), a
-//! counterexample's steps each linked to the tasks it moved, and every task with the steps
-//! that moved it. Every page ends with what reproduces it: the exact command and the scenario
-//! file. The renderers, [`html::render`](super::html::render) and
+//! Each command's answer becomes a [`Page`] here — [`run`] (and [`run_with_memory`]),
+//! [`exploration`], [`monte_carlo`], [`min_workers`], [`sweep`](fn@sweep), [`plan`] — made of
+//! [`Section`]s of [`Block`]s: the answer as the command prints it, figures ([`Figure`]: curves
+//! with confidence bands, heat maps, the workers' timeline, the wait-for graph, the processes'
+//! memory), tables of numbers, a counterexample's steps each linked to the tasks it moved, and
+//! every task with the steps that moved it. Every page ends with what reproduces it: the exact
+//! command and the scenario file. The renderers, [`html::render`](super::html::render) and
 //! [`markdown::render`](super::markdown::render), put the same page in their format, so both
 //! say the same thing.
 //!
@@ -51,13 +51,14 @@ use crate::explore::replay::Replay;
 use crate::explore::{model_for, MinWorkers, Verdict};
 use crate::plan::{Measure, Plan};
 use crate::rng::{derive_seed, SimRng};
-use crate::scenario::{format_ticks, Scenario, Ties, TICKS_PER_SECOND};
+use crate::scenario::{format_size, format_ticks, Scenario, Tick, Ties, TICKS_PER_SECOND};
 use crate::sweep::{self, PointResult, Sweep};
 
 use super::figure::{Cell, Curves, Drawing, Figure, HeatMap, Point, Scale, Series, WaitFor};
+use super::memory_timeline::MemoryTimeline;
 use super::story::{Happening, Story};
 use super::timeline::{Recorder, TimeOrSteps, Timeline};
-use super::{text, DeadlockReport, ExplorationReport, Report};
+use super::{text, DeadlockReport, ExplorationReport, MemoryReport, Report};
 
 /// The most lines of a command's printed answer a page shows (a sweep of 100,000 points
 /// prints as many lines).
@@ -115,6 +116,17 @@ pub enum Block {
     Steps(Vec<StepLine>),
     /// Tasks, each with the steps that moved it and what became of it.
     Tasks(Vec<TaskLine>),
+    /// A table of numbers: a header row and rows of as many cells.
+    Table(Table),
+}
+
+/// A small table of numbers (the memory report's, per pool and per task type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// The columns' names.
+    pub head: Vec<String>,
+    /// The rows, each with a cell per column.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// One step of a counterexample.
@@ -197,12 +209,22 @@ fn timeline_blocks(timeline: Timeline, what: &str) -> Vec<Block> {
     } else {
         ""
     };
+    let restarting = if timeline
+        .intervals
+        .iter()
+        .any(|i| i.doing == super::timeline::Doing::Restarting)
+    {
+        ", restarting after its process exited or its thread was recycled (amber)"
+    } else {
+        ""
+    };
     blocks.push(figure(Figure {
         id: "timeline".into(),
         title: format!("What each worker did, {what}"),
         caption: format!(
             "One lane per worker, {clock}: working (blue), blocked in a wait holding its task \
-             (red), idle (grey).{stuck} Hover a span for the worker, the task and when."
+             (red), idle (grey){restarting}.{stuck} Hover a span for the worker, the task and \
+             when."
         ),
         drawing: Drawing::Timeline(timeline),
     }));
@@ -370,6 +392,20 @@ pub fn run(
     timeline: Timeline,
     deadlock: Option<&Deadlock>,
 ) -> Page {
+    run_with_memory(origin, report, timeline, None, deadlock)
+}
+
+/// The page of `qsim run` for a scenario that models memory: [`run`]'s, with a section on
+/// memory after the timeline — the processes' memory over the run (`memory`, recorded by a
+/// [`memory_timeline::Recorder`](super::memory_timeline::Recorder)) and the numbers of
+/// [`Report::memory`]. Without either, the page is [`run`]'s.
+pub fn run_with_memory(
+    origin: Origin,
+    report: &Report,
+    timeline: Timeline,
+    memory: Option<MemoryTimeline>,
+    deadlock: Option<&Deadlock>,
+) -> Page {
     let title = format!(
         "{}: {} at {}",
         report.scenario,
@@ -386,6 +422,9 @@ pub fn run(
         "Timeline",
         timeline_blocks(timeline, "over the run"),
     ));
+    if memory.is_some() || report.memory.is_some() {
+        sections.push(memory_section(report.memory.as_ref(), memory));
+    }
     if let Some(d) = deadlock {
         sections.push(deadlock_section(d, None));
     }
@@ -394,6 +433,120 @@ pub fn run(
         origin,
         sections,
     }
+}
+
+fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
+    Block::Table(Table {
+        head: head.iter().map(|h| h.to_string()).collect(),
+        rows,
+    })
+}
+
+/// Memory over the run: the figure, the numbers per pool, the host, what was lost or
+/// re-queued, and the findings.
+fn memory_section(report: Option<&MemoryReport>, timeline: Option<MemoryTimeline>) -> Section {
+    let mut blocks = Vec::new();
+    if let Some(m) = timeline {
+        if m.dropped > 0 {
+            blocks.push(Block::Note(format!(
+                "The memory figure keeps the last {} changes ({} earlier ones are left out); its \
+                 lines are exact from {} on. The trace (--trace) has every change.",
+                super::svg::thousands(m.samples.len() as u64),
+                super::svg::thousands(m.dropped),
+                match m.clock {
+                    super::timeline::Clock::Time => format_ticks(m.from),
+                    super::timeline::Clock::Steps => format!("step {}", m.from),
+                }
+            )));
+        }
+        let host = m.thresholds.iter().any(|t| t.host) && m.processes.len() > 1;
+        blocks.push(figure(Figure {
+            id: "memory".into(),
+            title: "Resident memory of each process".into(),
+            caption: format!(
+                "One line per process (a thread pool's workers share one; each worker of a \
+                 process pool is its own): it grows as tasks run and keep memory, and drops to \
+                 0 when the process exits (a triangle: why, at what size) until its replacement \
+                 starts at the pool's base memory (the amber band: down, restarting). The dashed \
+                 lines are the pools' max_memory and the host's memory, where set.{} Hover a line, a \
+                 triangle or a band for what it is.",
+                if host {
+                    " The grey dotted line is all processes together, which the OOM killer \
+                     compares with the host's memory."
+                } else {
+                    ""
+                }
+            ),
+            drawing: Drawing::Memory(m),
+        }));
+    }
+    if let Some(r) = report {
+        blocks.push(table(
+            &[
+                "pool",
+                "kind",
+                "peak process",
+                "peak pool",
+                "at end",
+                "restarts: max_memory",
+                "restarts: max_tasks",
+                "restarts: oom",
+                "restarting",
+            ],
+            r.pools
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    vec![
+                        p.name.clone(),
+                        p.kind.to_string(),
+                        format_size(p.peak_rss),
+                        format_size(p.peak_total),
+                        format_size(p.end_total),
+                        p.restarts[0].to_string(),
+                        p.restarts[1].to_string(),
+                        p.restarts[2].to_string(),
+                        format_ticks(r.restarting_ticks(i) as Tick),
+                    ]
+                })
+                .collect(),
+        ));
+        blocks.push(Block::Text(format!(
+            "Peak pool is all of a pool's processes together; restarting is the worker-time \
+             spent down (max_tasks on a thread pool recycles one thread, not the process). \
+             The host: peak {} ({}).",
+            format_size(r.host_peak),
+            r.host_memory.map_or("no memory limit".into(), |h| format!(
+                "of {}",
+                format_size(h)
+            )),
+        )));
+        let rows: Vec<Vec<String>> = r
+            .lost
+            .iter()
+            .zip(&r.requeued)
+            .filter(|((_, lost), (_, requeued))| lost + requeued > 0)
+            .map(|((task, lost), (_, requeued))| {
+                vec![task.clone(), lost.to_string(), requeued.to_string()]
+            })
+            .collect();
+        if rows.is_empty() {
+            blocks.push(Block::Text(
+                "No task was lost or re-queued: no process died under a task.".into(),
+            ));
+        } else {
+            blocks.push(table(&["task", "lost", "re-queued"], rows));
+            for (what, names) in [("lost", &r.lost_names), ("re-queued", &r.requeued_names)] {
+                if !names.is_empty() {
+                    blocks.push(Block::Text(format!("First {what}: {}.", names.join(", "))));
+                }
+            }
+        }
+        for f in &r.findings {
+            blocks.push(Block::Note(format!("{}: {}", f.kind, f.text)));
+        }
+    }
+    section("memory", "Memory", blocks)
 }
 
 /// The page of an exhaustive `qsim explore`: the verdict, and for a deadlock the
@@ -1040,6 +1193,10 @@ pub fn plan(origin: Origin, p: &Plan) -> Page {
                         band: Some((t.runs.deadlock.low, t.runs.deadlock.high)),
                     },
                     Measure::Utilisation { .. } => Point { value, band: None },
+                    Measure::PeakRss { .. } => Point {
+                        value: value / 1e6,
+                        band: None,
+                    },
                     Measure::Mean { task } => Point {
                         value: secs(value),
                         band: latency(&t.runs, task).map(|l| (l.mean.low, l.mean.high)),
@@ -1058,6 +1215,7 @@ pub fn plan(origin: Origin, p: &Plan) -> Page {
             Measure::Utilisation { .. } => {
                 (true, "share of worker time not idle".into(), slo.limit)
             }
+            Measure::PeakRss { .. } => (false, "peak resident memory (MB)".into(), slo.limit / 1e6),
             Measure::Mean { .. } | Measure::Quantile { .. } => {
                 (false, "latency (s)".into(), secs(slo.limit))
             }

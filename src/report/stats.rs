@@ -12,7 +12,7 @@
 use hdrhistogram::Histogram;
 
 use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult};
-use crate::scenario::{Scenario, Tick};
+use crate::scenario::{PoolKind, Scenario, Tick};
 
 /// Latencies beyond this many ticks (about 146 years) are recorded as this value; an
 /// auto-resizing histogram cannot track more.
@@ -87,12 +87,14 @@ pub const NAMES_KEPT: usize = 5;
 /// Memory and the life of processes over a run (see the module docs).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStats {
-    /// Peak resident memory per process, in bytes (filled at the first event).
+    /// Peak resident memory per process, in bytes.
     pub process_peak: Vec<u64>,
     /// Peak of all processes together.
     pub host_peak: u64,
     /// Per pool: peak of its processes together.
     pub pool_total_peak: Vec<u64>,
+    /// Per pool: peak of any one of its processes.
+    pub pool_peak: Vec<u64>,
     /// Per pool: exits and kills by cause (`max_memory`, `max_tasks`, `oom`; a thread pool's
     /// recycled threads count under `max_tasks`).
     pub restarts: Vec<[u64; 3]>,
@@ -114,22 +116,43 @@ pub struct MemoryStats {
 }
 
 impl MemoryStats {
-    fn start(&mut self, sim: &Simulation<'_>) {
-        let pools = sim.scenario().pools.len();
-        self.process_now = sim.processes().iter().map(|p| p.rss()).collect();
-        self.process_peak = self.process_now.clone();
-        self.replacement = vec![false; self.process_now.len()];
-        self.pool_now = vec![0; pools];
-        for (p, process) in sim.processes().iter().enumerate() {
-            self.pool_now[sim.model.pool_of_process(p as u32)] += process.rss();
+    /// Statistics of a run of `scenario` at its start: every process at its pool's base
+    /// memory (processes numbered as the engine's model numbers them).
+    pub fn new(scenario: &Scenario) -> MemoryStats {
+        let pools = scenario.pools.len();
+        let mut process_pool = Vec::new();
+        for (p, pool) in scenario.pools.iter().enumerate() {
+            let processes = match pool.kind {
+                PoolKind::Thread => 1,
+                PoolKind::Process => pool.workers as usize,
+            };
+            process_pool.extend(std::iter::repeat_n(p, processes));
         }
-        self.pool_total_peak = self.pool_now.clone();
-        self.host_now = sim.host_rss();
-        self.host_peak = self.host_now;
-        self.restarts = vec![[0; 3]; pools];
-        self.exits_after_one_task = vec![0; pools];
-        self.killed_before_a_task = vec![0; pools];
-        self.recycled_threads = vec![0; pools];
+        let process_now: Vec<u64> = process_pool
+            .iter()
+            .map(|&p| scenario.pools[p].base_memory)
+            .collect();
+        let mut pool_now = vec![0; pools];
+        for (&p, &rss) in process_pool.iter().zip(&process_now) {
+            pool_now[p] += rss;
+        }
+        let host_now = pool_now.iter().sum();
+        MemoryStats {
+            process_peak: process_now.clone(),
+            host_peak: host_now,
+            pool_total_peak: pool_now.clone(),
+            pool_peak: scenario.pools.iter().map(|p| p.base_memory).collect(),
+            restarts: vec![[0; 3]; pools],
+            exits_after_one_task: vec![0; pools],
+            killed_before_a_task: vec![0; pools],
+            recycled_threads: vec![0; pools],
+            lost_names: Vec::new(),
+            requeued_names: Vec::new(),
+            replacement: vec![false; process_now.len()],
+            process_now,
+            host_now,
+            pool_now,
+        }
     }
 
     /// Process `process` is now at `rss` bytes.
@@ -141,13 +164,11 @@ impl MemoryStats {
         self.host_now = self.host_now - before + rss;
         self.process_peak[p] = self.process_peak[p].max(rss);
         self.pool_total_peak[pool] = self.pool_total_peak[pool].max(self.pool_now[pool]);
+        self.pool_peak[pool] = self.pool_peak[pool].max(rss);
         self.host_peak = self.host_peak.max(self.host_now);
     }
 
     fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
-        if self.process_peak.is_empty() && !sim.processes().is_empty() {
-            self.start(sim);
-        }
         match *event {
             Event::Memory { process, rss } => self.set(sim, process, rss),
             Event::Exited {
@@ -214,7 +235,7 @@ impl Stats {
             max_queue: vec![0; scenario.queues.len()],
             queue_area: vec![0; scenario.queues.len()],
             warmup: 0,
-            memory: scenario.models_memory().then(MemoryStats::default),
+            memory: scenario.models_memory().then(|| MemoryStats::new(scenario)),
         }
     }
 

@@ -3,14 +3,16 @@
 //!
 //! [`render`] draws any [`Figure`]: curves and heat maps with the `plotters` crate (its SVG
 //! backend, without font files: text is measured by estimate and drawn as SVG text), the
-//! timeline and the wait-for graph by qsim itself (modules `gantt` and `wait_for`), which need
-//! shapes plotters does not make — a `<title>` on each bar and each node, read on hover, and
-//! arrows between boxes laid out in columns. No Graphviz is needed.
+//! timeline, the wait-for graph and the memory lines by qsim itself (modules `gantt`,
+//! `wait_for` and `memory`), which need shapes plotters does not make — a `<title>` on each
+//! bar, node and line, read on hover, and arrows between boxes laid out in columns. No
+//! Graphviz is needed.
 //!
 //! Every id inside an SVG starts with its figure's id, so that several figures can sit inline
 //! in one HTML page.
 
 mod gantt;
+mod memory;
 mod plot;
 mod wait_for;
 
@@ -23,6 +25,7 @@ pub fn render(figure: &Figure) -> String {
         Drawing::HeatMap(h) => plot::heat_map(&figure.title, h),
         Drawing::Timeline(t) => gantt::render(&figure.id, t),
         Drawing::WaitFor(w) => wait_for::render(&figure.id, w),
+        Drawing::Memory(m) => memory::render(&figure.id, m),
     }
 }
 

@@ -10,13 +10,13 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 use crate::error::{Error, Result};
 
 /// What a path looks like, for error messages.
-const EXPECTED_PATH: &str = "expected KEY, pool.NAME.KEY, queue.NAME.KEY, task.NAME.KEY, \
-     task.NAME.steps.INDEX.KEY or arrival.INDEX.KEY";
+const EXPECTED_PATH: &str = "expected KEY, host.KEY, pool.NAME.KEY, queue.NAME.KEY, \
+     task.NAME.KEY, task.NAME.steps.INDEX.KEY or arrival.INDEX.KEY";
 
 /// Applies every `PATH=VALUE` of `sets`, in order, to the TOML document `doc_text`, and returns
 /// the edited document.
 ///
-/// PATH is a top-level key (`seed`, `horizon`, `ties`...), `pool.NAME.KEY`, `queue.NAME.KEY`,
+/// PATH is a top-level key (`seed`, `horizon`, `ties`...), `host.KEY`, `pool.NAME.KEY`, `queue.NAME.KEY`,
 /// `task.NAME.KEY` (an entry picked by its `name`; a pool without a name is `default`) or
 /// `arrival.INDEX.KEY` (counting from 0), or one key of one step, `task.NAME.steps.INDEX.KEY`
 /// (`task.main_task.steps.0.count=8`, steps counted from 0). VALUE is read as a TOML value (`4`, `2.5`, `"x"`,
@@ -84,6 +84,18 @@ fn apply_one(doc: &mut DocumentMut, arg: &str) -> Result<(), String> {
     match parts.as_slice() {
         [key] => {
             set_key(root, key, value);
+            Ok(())
+        }
+        ["host", key] => {
+            // `[host]` is a plain table, made when the file has none.
+            let host = root
+                .entry("host")
+                .or_insert_with(|| Item::Table(Table::new()));
+            match host {
+                Item::Table(table) => set_key(table, key, value),
+                Item::Value(Value::InlineTable(table)) => set_inline_key(table, key, value),
+                _ => return Err("`host` is not a table".into()),
+            }
             Ok(())
         }
         [section, selector, key] => {

@@ -18,6 +18,7 @@ use super::file::{
     self, ArrivalDecl, DisciplineDecl, GcDecl, KindDecl, PoolDecl, ScenarioFile, StepDecl,
     TaskDecl, TiesDecl, Whole,
 };
+use super::format_size;
 use super::set::apply_sets;
 use super::size::{RetainDecl, Size};
 use super::{
@@ -372,7 +373,8 @@ impl Checker<'_> {
             }
         }
 
-        let warnings = self.ignored_priorities(&decl.task, &tasks, &queues);
+        let mut warnings = self.ignored_priorities(&decl.task, &tasks, &queues);
+        warnings.extend(self.memory_warnings(&decl, &pools, &tasks));
         let scenario = Scenario {
             name,
             description: decl.description.unwrap_or_default(),
@@ -426,6 +428,66 @@ impl Checker<'_> {
                     queue.discipline.name()
                 ),
             });
+        }
+        warnings
+    }
+
+    /// Warnings for memory settings that cannot do what their writer wants: a threshold that
+    /// a fresh process is already above, or reaches after any single task (a restart loop by
+    /// construction); a host smaller than one fresh process. (A `collectable` share without a
+    /// pool that collects is not warned about: it says what `gc = "after_task"` would free.)
+    fn memory_warnings(
+        &self,
+        decl: &ScenarioFile,
+        pools: &[Pool],
+        tasks: &[TaskType],
+    ) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        let at = |offset: usize| Location::from_offset(self.file, self.text, offset);
+        let pool_decls = decl
+            .pool
+            .as_ref()
+            .map_or(&[][..], |p| p.get_ref().as_slice());
+        for (d, pool) in pool_decls.iter().zip(pools) {
+            let Some((m, span)) = d
+                .get_ref()
+                .max_memory
+                .as_ref()
+                .map(|m| (m.get_ref().0, m.span()))
+            else {
+                continue;
+            };
+            let worst = tasks.iter().map(|t| t.kept(pool.gc)).max().unwrap_or(0);
+            if pool.base_memory.saturating_add(worst) > m {
+                warnings.push(Warning {
+                    location: at(span.start),
+                    message: format!(
+                        "max_memory {} of pool \"{}\" is below what a fresh process keeps after \
+                         a single task ({} base + up to {} kept): every such task will cost a \
+                         restart (a restart loop)",
+                        format_size(m),
+                        pool.name,
+                        format_size(pool.base_memory),
+                        format_size(worst),
+                    ),
+                });
+            }
+        }
+        if let Some(host) = &decl.host {
+            if let Some(m) = &host.get_ref().memory {
+                let smallest = pools.iter().map(|p| p.base_memory).max().unwrap_or(0);
+                if smallest > m.get_ref().0 {
+                    warnings.push(Warning {
+                        location: at(m.span().start),
+                        message: format!(
+                            "host memory {} is below a fresh process of {}: the OOM killer will \
+                             kill it as soon as it starts",
+                            format_size(m.get_ref().0),
+                            format_size(smallest)
+                        ),
+                    });
+                }
+            }
         }
         warnings
     }

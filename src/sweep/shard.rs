@@ -635,6 +635,8 @@ mod tests {
                     max: u64::MAX,
                 },
             )],
+            peak_rss: vec![("default".into(), u64::MAX)],
+            restarts: vec![("default".into(), 3)],
         };
         let identity = Identity {
             qsim: "0.1.0".into(),

@@ -11,7 +11,7 @@ use crate::scenario::TICKS_PER_SECOND;
 fn unit(slo: &Slo, v: f64) -> f64 {
     match slo.measure {
         Measure::Quantile { .. } | Measure::Mean { .. } => v / TICKS_PER_SECOND as f64,
-        Measure::Deadlock | Measure::Utilisation { .. } => v,
+        Measure::Deadlock | Measure::Utilisation { .. } | Measure::PeakRss { .. } => v,
     }
 }
 

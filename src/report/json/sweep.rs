@@ -5,8 +5,10 @@
 //! knowledge of the table: for runs `deadlock { probability, ci95, runs, deadlocks,
 //! time_to_deadlock_s }`, `throughput { per_s, ci95 }`, `latency { TASK: { finished, p50_s,
 //! p95_s, p99_s, mean_s, mean_ci95, p99_ci95 } }`, `utilisation { POOL: { busy, blocked, idle }
-//! }`, `queues { QUEUE: { mean, max } }`, `limited`, `reproduce`; for an exhaustive sweep
-//! `verdict`, `states`, `method`.
+//! }`, `queues { QUEUE: { mean, max } }`, `limited`, `reproduce`, and when the scenario models
+//! memory `peak_rss_bytes { POOL: bytes }` (the largest process of the pool in any run) and
+//! `restarts { POOL: n }` (over all runs); for an exhaustive sweep `verdict`, `states`,
+//! `method`.
 
 use serde_json::{json, Map, Value};
 
@@ -111,6 +113,13 @@ fn point(r: &PointResult, s: &Sweep, seed: u64, file: &str) -> Value {
                 .map(|(q, l)| (q.clone(), json!(l)))
                 .collect();
             out.insert("queues".into(), Value::Object(queues));
+            if !x.peak_rss.is_empty() {
+                let per_pool = |list: &[(String, u64)]| -> Value {
+                    Value::Object(list.iter().map(|(p, n)| (p.clone(), json!(n))).collect())
+                };
+                out.insert("peak_rss_bytes".into(), per_pool(&x.peak_rss));
+                out.insert("restarts".into(), per_pool(&x.restarts));
+            }
             out.insert("limited".into(), json!(x.limited));
             out.insert("reproduce".into(), json!(r.reproduce(s, file, seed, 0)));
         }

@@ -1,6 +1,6 @@
 //! The timeline of a run as a Gantt chart: one lane per worker, working, blocked and idle
-//! spans in three colours, the deadlock instant marked, and after it the workers stuck for
-//! ever. Each span carries a `<title>` (the worker, what it did, the task, from when to when),
+//! spans in three colours (and restarting ones in a fourth, when a process exited or a thread
+//! was recycled), the deadlock instant marked, and after it the workers stuck for ever. Each span carries a `<title>` (the worker, what it did, the task, from when to when),
 //! which a browser shows on hover; a span wide enough shows its task's name too.
 
 use std::fmt::Write as _;
@@ -101,6 +101,9 @@ pub fn render(id: &str, t: &Timeline) -> String {
         (BLOCKED.to_string(), "blocked in a wait"),
         (IDLE.to_string(), "idle"),
     ];
+    if t.intervals.iter().any(|i| i.doing == Doing::Restarting) {
+        legend.push((RESTARTING.to_string(), "restarting"));
+    }
     if stuck {
         legend.push((format!("url(#{id}-stuck)"), "stuck for ever (deadlock)"));
     }
@@ -311,6 +314,30 @@ mod tests {
         assert!(svg.contains("url(#g-stuck)"));
         assert_eq!(svg.matches("<svg").count(), 1);
         assert_eq!(svg.matches("<g>").count(), svg.matches("</g>").count());
+    }
+
+    #[test]
+    fn restarts_are_drawn_and_in_the_legend_only_when_there_are_some() {
+        let svg = render("g", &timeline());
+        assert!(!svg.contains(">restarting</text>"));
+        let mut t = timeline();
+        t.intervals.push(Interval {
+            worker: 0,
+            doing: Doing::Restarting,
+            task: None,
+            start: 4_000_000_000,
+            end: 5_000_000_000,
+        });
+        t.end = 5_000_000_000;
+        t.deadlock = None;
+        let svg = render("g", &t);
+        assert!(
+            svg.contains(&format!(
+                "fill=\"{RESTARTING}\" stroke=\"#999\"/><text x=\"419\" y=\"21\">restarting</text>"
+            )),
+            "{svg}"
+        );
+        assert!(svg.contains("<title>default/1: restarting, 4s to 5s (1s)</title>"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ fn shown(slo: &Slo, value: Option<f64>) -> String {
         (None, _) => "-".into(),
         (Some(v), Measure::Quantile { .. } | Measure::Mean { .. }) => latency(v as u64),
         (Some(v), Measure::Deadlock | Measure::Utilisation { .. }) => format!("{:.2}%", v * 100.0),
+        (Some(v), Measure::PeakRss { .. }) => crate::scenario::format_size(v as u64),
     }
 }
 
@@ -82,6 +83,12 @@ pub fn plan(p: &Plan) -> String {
                     }
                     Measure::Deadlock | Measure::Utilisation { .. } => {
                         format!("{:.2} points below", left * 100.0)
+                    }
+                    Measure::PeakRss { .. } => {
+                        format!(
+                            "{} below",
+                            crate::scenario::format_size(left.max(0.0) as u64)
+                        )
                     }
                 }
             });

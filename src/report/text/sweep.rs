@@ -54,6 +54,12 @@ pub fn sweep(s: &Sweep, results: &[PointResult], runs: u64, seed: u64, file: &st
                     .iter()
                     .map(|(q, _)| format!("queue {q} mean/max")),
             );
+            head.extend(
+                first
+                    .peak_rss
+                    .iter()
+                    .map(|(p, _)| format!("{p} peak rss/restarts")),
+            );
         }
     }
     rows.push(head);
@@ -112,6 +118,12 @@ fn runs_cells(x: &Runs) -> Vec<String> {
         x.queues
             .iter()
             .map(|(_, q)| format!("{:.2}/{}", q.mean, q.max)),
+    );
+    cells.extend(
+        x.peak_rss
+            .iter()
+            .zip(&x.restarts)
+            .map(|((_, peak), (_, n))| format!("{}/{n}", crate::scenario::format_size(*peak))),
     );
     cells
 }
