@@ -444,5 +444,16 @@ mod tests {
             .unwrap_err()
             .contains("expected p99(TASK)"));
         assert!(Slo::parse("p99()<=1s").unwrap_err().contains("expected"));
+        let rss = Slo::parse("peak_rss(default)<=1.5GB").unwrap();
+        assert_eq!(
+            rss.measure,
+            Measure::PeakRss {
+                pool: "default".into()
+            }
+        );
+        assert_eq!(rss.limit, 1.5e9);
+        assert!(Slo::parse("peak_rss(default)<=lots")
+            .unwrap_err()
+            .contains("expected a size"));
     }
 }

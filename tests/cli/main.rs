@@ -7,6 +7,7 @@
 mod arrivals;
 mod check;
 mod explore;
+mod memory;
 mod run;
 mod stderr;
 mod sweep;
