@@ -81,7 +81,12 @@ pub enum Command {
     /// Runs until every task has finished, the horizon is reached, or the workers deadlock;
     /// prints each task type's counts and latencies, how the workers spent their time, and
     /// queue lengths. A deadlock is explained: which tasks hold which workers, waiting for
-    /// which queued children. Exit status 0 without deadlock, 1 with one.
+    /// which queued children. When the scenario models memory (docs/memory.md), also each
+    /// worker's, pool's and the host's peak memory, restarts by cause, lost and re-queued
+    /// tasks, and the look-alikes of a deadlock: an orphaned wait (a parent waiting for a child
+    /// lost with its process), a restart loop, recycling that frees nothing. Exit status 0
+    /// without a hang, 1 with one (a deadlock, an orphaned wait, a restart loop that makes no
+    /// progress).
     Run(run::RunArgs),
 
     /// Explore every timing: prove a scenario deadlock-free, or find a minimal replayable

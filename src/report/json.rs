@@ -124,6 +124,10 @@ struct JsonDeadlock<'a> {
     queued: Vec<&'a str>,
     explanation: String,
     cycle: Vec<String>,
+    /// `orphaned_wait` when a stuck task waits for a lost child (docs/memory.md); absent for a
+    /// starvation deadlock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hang: Option<&'static str>,
 }
 
 #[derive(serde::Serialize, Debug)]
@@ -310,6 +314,11 @@ impl<'a> JsonDeadlock<'a> {
             queued: d.queued.iter().map(|q| q.task.as_str()).collect(),
             explanation: text::explain(d),
             cycle: text::cycle(&d.cycle),
+            hang: d
+                .holders
+                .iter()
+                .any(|h| h.lost_children > 0)
+                .then_some("orphaned_wait"),
         }
     }
 }

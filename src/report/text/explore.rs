@@ -55,8 +55,15 @@ pub fn exploration(
             } else {
                 "none can be removed".to_string()
             };
+            // A hang whose stuck tasks wait for a lost child is named apart (docs/memory.md);
+            // the verdict (and its JSON name) stays `deadlock`, any state nothing can leave.
+            let hang = if deadlock.is_orphaned() {
+                "deadlock (an orphaned wait)"
+            } else {
+                "deadlock"
+            };
             out += &format!(
-                "{}: deadlock under {timing} ({searched})\n{}\nschedule ({} steps, {minimised}, seed {}):\n",
+                "{}: {hang} under {timing} ({searched})\n{}\nschedule ({} steps, {minimised}, seed {}):\n",
                 r.scenario,
                 how_decided(e),
                 schedule.steps.len(),
