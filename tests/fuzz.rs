@@ -578,6 +578,88 @@ fn queue_names(shape: Shape) -> Vec<String> {
     q
 }
 
+/// A size of memory: mostly plain, or, when `hostile`, anything the size parser might choke on.
+fn size(hostile: bool) -> BoxedStrategy<String> {
+    let plain = pick(&[
+        "0",
+        "\"100MB\"",
+        "\"300MB\"",
+        "\"1GB\"",
+        "\"1.5GB\"",
+        "\"512KiB\"",
+    ]);
+    if !hostile {
+        return plain;
+    }
+    prop_oneof![
+        4 => plain,
+        1 => pick(&[
+            "-1", "1.5", "\"\"", "\"MB\"", "\"1e3MB\"", "\"18446744073709551615\"",
+            "\"20000000000TB\"", "\"2 megs\"", "nan", "true", "18446744073709551615",
+        ]),
+    ]
+    .boxed()
+}
+
+/// Optional memory keys of a pool (docs/memory.md).
+fn pool_memory(hostile: bool) -> BoxedStrategy<String> {
+    (
+        proptest::option::weighted(0.3, pick(&["\"thread\"", "\"process\""])),
+        proptest::option::weighted(0.3, size(hostile)),
+        proptest::option::weighted(0.3, size(hostile)),
+        proptest::option::weighted(0.2, number(hostile)),
+        proptest::option::weighted(0.2, duration(hostile)),
+        proptest::option::weighted(0.2, pick(&["\"none\"", "\"after_task\""])),
+    )
+        .prop_map(|(kind, base, max, tasks, restart, gc)| {
+            let mut p = String::new();
+            for (key, value) in [
+                ("kind", kind),
+                ("base_memory", base),
+                ("max_memory", max),
+                ("max_tasks", tasks),
+                ("restart", restart),
+                ("gc", gc),
+            ] {
+                if let Some(v) = value {
+                    p += &format!("{key} = {v}\n");
+                }
+            }
+            p
+        })
+        .boxed()
+}
+
+/// Optional memory keys of a task.
+fn task_memory(hostile: bool) -> BoxedStrategy<String> {
+    let fraction = if hostile {
+        pick(&["0", "0.5", "1", "1.5", "-0.1", "nan", "\"half\""])
+    } else {
+        pick(&["0", "0.5", "1"])
+    };
+    (
+        proptest::option::weighted(0.3, size(hostile)),
+        proptest::option::weighted(0.3, prop_oneof![size(hostile), fraction.clone()]),
+        proptest::option::weighted(0.2, fraction),
+        proptest::option::weighted(0.2, pick(&["true", "false"])),
+    )
+        .prop_map(|(memory, retain, collectable, acks_late)| {
+            let mut t = String::new();
+            for (key, value) in [
+                ("memory", memory),
+                ("retain", retain),
+                ("collectable", collectable),
+                ("acks_late", acks_late),
+            ] {
+                if let Some(v) = value {
+                    t += &format!("{key} = {v}\n");
+                }
+            }
+            t
+        })
+        .boxed()
+}
+
 fn task_table(shape: Shape, i: usize) -> BoxedStrategy<String> {
     let hostile = shape.hostile;
     let steps_len = if hostile { 0..6usize } else { 1..5usize };
@@ -597,9 +679,10 @@ fn task_table(shape: Shape, i: usize) -> BoxedStrategy<String> {
         proptest::option::weighted(0.5, reference(queue_names(shape), hostile)),
         proptest::option::weighted(0.3, priority),
         vec(step(shape, i), steps_len),
+        task_memory(hostile),
     )
-        .prop_map(|(name, queue, priority, steps)| {
-            let mut t = format!("[[task]]\nname = {name}\n");
+        .prop_map(|(name, queue, priority, steps, memory)| {
+            let mut t = format!("[[task]]\nname = {name}\n{memory}");
             if let Some(q) = queue {
                 t += &format!("queue = {q}\n");
             }
@@ -645,9 +728,9 @@ fn pool_table(shape: Shape, j: usize) -> BoxedStrategy<String> {
     } else {
         Just(Some(quoted(&name))).boxed()
     };
-    (name, workers, queues)
-        .prop_map(|(name, workers, queues)| {
-            let mut p = String::from("[[pool]]\n");
+    (name, workers, queues, pool_memory(hostile))
+        .prop_map(|(name, workers, queues, memory)| {
+            let mut p = format!("[[pool]]\n{memory}");
             if let Some(n) = name {
                 p += &format!("name = {n}\n");
             }
@@ -805,9 +888,11 @@ fn scenario_of(shape: Shape) -> BoxedStrategy<String> {
         tables(shape.tasks, move |i| task_table(shape, i)),
         tables(shape.arrivals, move |_| arrival_table(shape)),
         extra,
+        // Now and then a host with a memory size (the OOM killer).
+        proptest::option::weighted(0.15, size(hostile)),
     )
         .prop_map(
-            |((name, seed, horizon, ties), queues, pools, tasks, arrivals, extra)| {
+            |((name, seed, horizon, ties), queues, pools, tasks, arrivals, extra, host)| {
                 let mut s = String::new();
                 for (key, value) in [
                     ("name", name),
@@ -832,6 +917,9 @@ fn scenario_of(shape: Shape) -> BoxedStrategy<String> {
                 for e in extra.iter().filter(|e| e.starts_with('[')) {
                     s += "\n";
                     s += e;
+                }
+                if let Some(memory) = host {
+                    s += &format!("\n[host]\nmemory = {memory}\n");
                 }
                 s
             },
@@ -913,6 +1001,14 @@ const HOSTILE_LINES: &[&str] = &[
     "seed = \"x\"",
     "queues = []",
     "unknown = 1",
+    "base_memory = \"2 megs\"",
+    "max_memory = \"100MB\"",
+    "max_tasks = 1",
+    "kind = \"process\"",
+    "retain = 1.5",
+    "acks_late = true",
+    "[host]",
+    "memory = \"1MB\"",
     "  { wait = \"children\", timeout = \"0s\" },",
     "  { spawn = \"subtask\", count = 1000000 },",
     "]",

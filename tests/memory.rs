@@ -632,3 +632,46 @@ at = ["0s"]
     let (_, _, report) = watch(&scenario(&text.replace("500MB", "600MB")));
     assert_eq!(report.tasks[2].completed, 1);
 }
+
+#[test]
+fn sizes_are_bounded_so_that_totals_cannot_overflow() {
+    let err = parse(
+        "t.toml",
+        "[[pool]]\nworkers = 1\nbase_memory = \"2TiB\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("t.toml:3:15: a size of a process or a task is at most 1TiB"),
+        "{err}"
+    );
+    let err = parse(
+        "t.toml",
+        "[[pool]]\nworkers = 1\n[[task]]\nname = \"t\"\nretain = \"5TB\"\nsteps = [{ work = \"1s\" }]\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("at most 1TiB"), "{err}");
+    // A thousand tasks that each keep 1TiB: what the process keeps saturates at 4TiB.
+    let text = r#"
+[[pool]]
+workers = 1
+kind = "process"
+base_memory = "1TiB"
+
+[[task]]
+name = "t"
+retain = "1TiB"
+steps = [{ work = "1s" }]
+
+[[arrival]]
+task = "t"
+every = "1s"
+count = 1000
+"#;
+    let (outcome, _, report) = watch(&scenario(text));
+    assert!(matches!(outcome, Outcome::Completed));
+    assert_eq!(report.memory.unwrap().pools[0].peak_rss, 4 << 40);
+}

@@ -27,6 +27,11 @@ use super::{
     TaskResult, WorkerId,
 };
 
+/// The most memory a process keeps (its base and what its tasks retained): 4 TiB. Sizes are
+/// at most 1 TiB each and there are at most a million workers, so with this cap the host's
+/// total fits in 64 bits whatever a run does (docs/memory.md).
+pub const MAX_KEPT: u64 = 4 << 40;
+
 /// What [`Simulation::advance_time`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Advance {
@@ -239,13 +244,15 @@ impl<'m> Simulation<'m> {
         let p = self.model.process_of(w);
         let pool = &self.model.scenario.pools[self.model.pool_of(w)];
         let t = &self.model.scenario.tasks[task];
-        let kept = t.kept(pool.gc);
         let process = &mut self.processes[p as usize];
+        // What a process keeps saturates at MAX_KEPT (4 TiB, far beyond any real process), so
+        // that the host's total always fits (validation bounds every size at 1 TiB).
+        let kept = t.kept(pool.gc).min(MAX_KEPT - process.kept.min(MAX_KEPT));
         process.running -= t.memory;
         process.kept += kept;
-        process.tasks += 1;
+        process.tasks = process.tasks.saturating_add(1);
         self.host_rss = self.host_rss - t.memory + kept;
-        self.workers[w as usize].tasks_run += 1;
+        self.workers[w as usize].tasks_run = self.workers[w as usize].tasks_run.saturating_add(1);
         self.exits_in_a_row = 0;
         if t.memory > 0 || kept > 0 {
             self.memory_changed(p, obs);

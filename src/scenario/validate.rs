@@ -27,6 +27,11 @@ use super::{
 };
 use crate::error::{Error, Location, Result, ScenarioError, Warning};
 
+/// The largest size of a process's base memory or threshold, or of a task's memory or
+/// retention: 1 TiB. With at most a million workers and what a process keeps capped at 4 TiB
+/// (see the engine's memory rules), the host's total always fits in 64 bits.
+pub const MAX_SIZE: u64 = 1 << 40;
+
 /// The most workers a pool may have: far beyond any real consumer, and small enough that a
 /// typo (`workers = 10000000000`) is an error rather than an attempt to allocate them.
 pub const MAX_WORKERS: u32 = 100_000;
@@ -332,7 +337,7 @@ impl Checker<'_> {
                     }
                 },
                 steps: std::mem::take(&mut flat[id]),
-                ..self.task_memory(t)
+                ..self.task_memory(t)?
             });
         }
 
@@ -492,9 +497,38 @@ impl Checker<'_> {
         warnings
     }
 
+    /// Checks that a process's or a task's size is at most [`MAX_SIZE`].
+    fn size_in_range(&self, s: &Spanned<Size>) -> Result<()> {
+        if s.get_ref().0 > MAX_SIZE {
+            return Err(self.at(
+                s,
+                format!(
+                    "a size of a process or a task is at most 1TiB ({MAX_SIZE} bytes), found {}",
+                    s.get_ref().0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// A task's memory fields (`memory`, `retain`, `collectable`, `acks_late`), resolved to
     /// bytes, on an otherwise empty task type.
-    fn task_memory(&self, t: &TaskDecl) -> TaskType {
+    fn task_memory(&self, t: &TaskDecl) -> Result<TaskType> {
+        if let Some(m) = &t.memory {
+            self.size_in_range(m)?;
+        }
+        if let Some(r) = &t.retain {
+            if let RetainDecl::Bytes(b) = *r.get_ref() {
+                if b > MAX_SIZE {
+                    return Err(self.at(
+                        r,
+                        format!(
+                            "a size of a process or a task is at most 1TiB ({MAX_SIZE} bytes), found {b}"
+                        ),
+                    ));
+                }
+            }
+        }
         let memory = t.memory.as_ref().map_or(0, |m| m.get_ref().0);
         let retain = match t.retain.as_ref().map(|r| *r.get_ref()) {
             None => 0,
@@ -502,13 +536,13 @@ impl Checker<'_> {
             Some(RetainDecl::Share(f)) => (memory as f64 * f).round() as u64,
         };
         let share = t.collectable.as_ref().map_or(0.0, |c| c.get_ref().0);
-        TaskType {
+        Ok(TaskType {
             memory,
             retain,
             collectable: ((retain as f64 * share).round() as u64).min(retain),
             acks_late: t.acks_late.unwrap_or(false),
             ..TaskType::new(String::new(), 0, 0, Vec::new())
-        }
+        })
     }
 
     fn pool(
@@ -563,6 +597,9 @@ impl Checker<'_> {
                     queues.push(id);
                 }
             }
+        }
+        for s in [&decl.base_memory, &decl.max_memory].into_iter().flatten() {
+            self.size_in_range(s)?;
         }
         let size = |s: &Option<Spanned<Size>>| s.as_ref().map(|s| s.get_ref().0);
         let max_tasks = match &decl.max_tasks {
