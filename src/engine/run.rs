@@ -340,6 +340,24 @@ pub fn run_to_end<C: Chooser, O: Observer>(
     let mut next_choices = choices_mark(sim.choices_made());
     let mut next_tasks = tasks_mark(sim.live_tasks());
     let loop_limit = restart_loop_limit(sim.model);
+    // What every step is checked for once it is applied, whichever way it was chosen: the
+    // task limit (and the memory, whenever another 262,144 tasks are alive), a deadlock, a
+    // restart loop.
+    let after_step = |sim: &Simulation<'_>, next_tasks: &mut u64| -> Option<End> {
+        if sim.live_tasks() > *next_tasks {
+            if sim.live_tasks() > limits.max_tasks {
+                return Some(End::TaskLimit);
+            }
+            if let Some(end) = look() {
+                return Some(end);
+            }
+            *next_tasks = tasks_mark(sim.live_tasks());
+        }
+        if sim.is_deadlocked() {
+            return Some(End::Deadlock);
+        }
+        (sim.exits_in_a_row() > loop_limit).then_some(End::RestartLoop)
+    };
     loop {
         if sim.choices_made() >= next_choices {
             if sim.choices_made() >= limits.max_events {
@@ -352,20 +370,8 @@ pub fn run_to_end<C: Chooser, O: Observer>(
         }
         let choice = if C::CANONICAL {
             if sim.canonical_step(obs) {
-                if sim.live_tasks() > next_tasks {
-                    if sim.live_tasks() > limits.max_tasks {
-                        return End::TaskLimit;
-                    }
-                    if let Some(end) = look() {
-                        return end;
-                    }
-                    next_tasks = tasks_mark(sim.live_tasks());
-                }
-                if sim.is_deadlocked() {
-                    return End::Deadlock;
-                }
-                if sim.exits_in_a_row() > loop_limit {
-                    return End::RestartLoop;
+                if let Some(end) = after_step(sim, &mut next_tasks) {
+                    return end;
                 }
                 continue;
             }
@@ -393,20 +399,8 @@ pub fn run_to_end<C: Chooser, O: Observer>(
         match choice {
             Some(choice) => {
                 sim.apply(choice, obs);
-                if sim.live_tasks() > next_tasks {
-                    if sim.live_tasks() > limits.max_tasks {
-                        return End::TaskLimit;
-                    }
-                    if let Some(end) = look() {
-                        return end;
-                    }
-                    next_tasks = tasks_mark(sim.live_tasks());
-                }
-                if sim.is_deadlocked() {
-                    return End::Deadlock;
-                }
-                if sim.exits_in_a_row() > loop_limit {
-                    return End::RestartLoop;
+                if let Some(end) = after_step(sim, &mut next_tasks) {
+                    return end;
                 }
             }
             None => match sim.advance_time(obs) {

@@ -448,17 +448,14 @@ pub fn search(
             let mut child = branch(&mut parent, i == last, &mut spare);
             hasher.apply(&mut child.sim, choice);
             stats.transitions += 1;
-            if child.sim.is_deadlocked() {
-                let mut path = paths.choices(node);
-                path.push(i as u32);
-                stats.depth = depth + 1;
-                stats.verdict = deadlock_verdict(scenario, &model, timing, &plan, &path);
-                stats.states = visited.len() as u64 + 1;
-                return finish(stats, &visited, started);
-            }
-            let alive = settle(&mut child.sim);
-            // A hang that only shows at rest (see `Model::hangs_at_rest`) shows now.
-            if !alive && model.hangs_at_rest() && child.sim.is_deadlocked() {
+            let mut alive = true;
+            // A hang that only shows at rest (see `Model::hangs_at_rest`) shows once the clock
+            // has moved as far as it can.
+            let hung = child.sim.is_deadlocked() || {
+                alive = settle(&mut child.sim);
+                !alive && model.hangs_at_rest() && child.sim.is_deadlocked()
+            };
+            if hung {
                 let mut path = paths.choices(node);
                 path.push(i as u32);
                 stats.depth = depth + 1;

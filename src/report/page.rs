@@ -51,7 +51,7 @@ use crate::explore::replay::Replay;
 use crate::explore::{model_for, MinWorkers, Verdict};
 use crate::plan::{Measure, Plan};
 use crate::rng::{derive_seed, SimRng};
-use crate::scenario::{format_size, format_ticks, Scenario, Tick, Ties, TICKS_PER_SECOND};
+use crate::scenario::{format_size, format_ticks, Scenario, Ties, TICKS_PER_SECOND};
 use crate::sweep::{self, PointResult, Sweep};
 
 use super::figure::{Cell, Curves, Drawing, Figure, HeatMap, Point, Scale, Series, WaitFor};
@@ -493,23 +493,7 @@ fn memory_section(report: Option<&MemoryReport>, timeline: Option<MemoryTimeline
                 "restarts: oom",
                 "restarting",
             ],
-            r.pools
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    vec![
-                        p.name.clone(),
-                        p.kind.to_string(),
-                        format_size(p.peak_rss),
-                        format_size(p.peak_total),
-                        format_size(p.end_total),
-                        p.restarts[0].to_string(),
-                        p.restarts[1].to_string(),
-                        p.restarts[2].to_string(),
-                        format_ticks(r.restarting_ticks(i) as Tick),
-                    ]
-                })
-                .collect(),
+            text::memory_pool_rows(r),
         ));
         blocks.push(Block::Text(format!(
             "Peak pool is all of a pool's processes together; restarting is the worker-time \

@@ -33,6 +33,7 @@ use super::Report;
 
 pub use deadlock::{cycle, explain, label};
 pub use explore::{exploration, min_workers, monte_carlo};
+pub use memory::pool_rows as memory_pool_rows;
 pub use plan::plan;
 pub use story::{numbered, replay, sentence, sentences};
 pub use sweep::sweep;

@@ -35,6 +35,34 @@ fn colour(doing: Doing) -> &'static str {
     }
 }
 
+/// The ticks of a time (or steps) axis from `from` to `end` along the line at `axis_y`, each
+/// with its label: the Gantt's axis, and the memory figure's.
+pub(super) fn clock_ticks(
+    out: &mut String,
+    clock: Clock,
+    from: u64,
+    end: u64,
+    axis_y: f64,
+    x_of: impl Fn(u64) -> f64,
+) {
+    for v in nice_ticks(from as f64, end as f64, 10) {
+        // Steps are whole; time ticks are whole ticks.
+        let v = v.round().max(0.0) as u64;
+        let x = x_of(v);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.2}\" y1=\"{axis_y:.1}\" x2=\"{x:.2}\" y2=\"{:.1}\" stroke=\"#333\"/>\
+             <text x=\"{x:.2}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            axis_y + 5.0,
+            axis_y + 18.0,
+            escape(&match clock {
+                Clock::Time => format_ticks(v),
+                Clock::Steps => v.to_string(),
+            })
+        );
+    }
+}
+
 /// A position in words: `1.5s`, or `step 7`.
 fn at(t: &Timeline, x: u64) -> String {
     match t.clock {
@@ -203,23 +231,7 @@ pub fn render(id: &str, t: &Timeline) -> String {
         "<line x1=\"{LABELS}\" y1=\"{axis_y:.1}\" x2=\"{end_x:.1}\" y2=\"{axis_y:.1}\" stroke=\"#333\"/>"
     );
     if span_ticks > 0 {
-        let ticks = nice_ticks(t.from as f64, t.end as f64, 10);
-        for v in ticks {
-            // Steps are whole; time ticks are whole ticks.
-            let v = v.round().max(0.0) as u64;
-            let x = x_of(v);
-            let _ = writeln!(
-                out,
-                "<line x1=\"{x:.2}\" y1=\"{axis_y:.1}\" x2=\"{x:.2}\" y2=\"{:.1}\" stroke=\"#333\"/>\
-                 <text x=\"{x:.2}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                axis_y + 5.0,
-                axis_y + 18.0,
-                escape(&match t.clock {
-                    Clock::Time => format_ticks(v),
-                    Clock::Steps => v.to_string(),
-                })
-            );
-        }
+        clock_ticks(&mut out, t.clock, t.from, t.end, axis_y, x_of);
     }
     let axis_name = match (t.clock, span_ticks) {
         (_, 0) if stuck => format!(

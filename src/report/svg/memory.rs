@@ -13,7 +13,7 @@ use crate::report::memory_timeline::MemoryTimeline;
 use crate::report::timeline::Clock;
 use crate::scenario::{format_size, format_ticks};
 
-use super::gantt::RESTARTING;
+use super::gantt::{clock_ticks, RESTARTING};
 use super::{escape, nice_ticks, thousands};
 
 const WIDTH: f64 = 1100.0;
@@ -169,21 +169,7 @@ pub fn render(id: &str, m: &MemoryTimeline) -> String {
         "<line x1=\"{LEFT}\" y1=\"{axis_y:.1}\" x2=\"{right:.1}\" y2=\"{axis_y:.1}\" stroke=\"#333\"/>"
     );
     if span > 0 {
-        for v in nice_ticks(m.from as f64, m.end as f64, 10) {
-            let v = v.round().max(0.0) as u64;
-            let x = x_of(v);
-            let _ = writeln!(
-                out,
-                "<line x1=\"{x:.2}\" y1=\"{axis_y:.1}\" x2=\"{x:.2}\" y2=\"{:.1}\" stroke=\"#333\"/>\
-                 <text x=\"{x:.2}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                axis_y + 5.0,
-                axis_y + 18.0,
-                escape(&match m.clock {
-                    Clock::Time => format_ticks(v),
-                    Clock::Steps => v.to_string(),
-                })
-            );
-        }
+        clock_ticks(&mut out, m.clock, m.from, m.end, axis_y, x_of);
     }
     let axis_name = match (m.clock, span) {
         (_, 0) => "no time passed",

@@ -23,6 +23,28 @@ use super::table;
 /// How many workers of a pool the text lists.
 const WORKERS_SHOWN: usize = 16;
 
+/// One row per pool: its name, kind, peak of one process, peak of the pool, the pool at the
+/// end, restarts by cause (`max_memory`, `max_tasks`, `oom`) and the time spent restarting.
+pub fn pool_rows(m: &MemoryReport) -> Vec<Vec<String>> {
+    m.pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            vec![
+                p.name.clone(),
+                p.kind.to_string(),
+                format_size(p.peak_rss),
+                format_size(p.peak_total),
+                format_size(p.end_total),
+                p.restarts[0].to_string(),
+                p.restarts[1].to_string(),
+                p.restarts[2].to_string(),
+                format_ticks(m.restarting_ticks(i) as Tick),
+            ]
+        })
+        .collect()
+}
+
 /// Appends the memory section (a blank line first).
 pub fn render(out: &mut String, m: &MemoryReport) {
     out.push('\n');
@@ -39,19 +61,7 @@ pub fn render(out: &mut String, m: &MemoryReport) {
     ]
     .map(String::from)
     .to_vec()];
-    for (i, p) in m.pools.iter().enumerate() {
-        rows.push(vec![
-            p.name.clone(),
-            p.kind.to_string(),
-            format_size(p.peak_rss),
-            format_size(p.peak_total),
-            format_size(p.end_total),
-            p.restarts[0].to_string(),
-            p.restarts[1].to_string(),
-            p.restarts[2].to_string(),
-            format_ticks(m.restarting_ticks(i) as Tick),
-        ]);
-    }
+    rows.extend(pool_rows(m));
     table(out, &rows);
     let process_pools: Vec<_> = m.pools.iter().filter(|p| p.kind == "process").collect();
     if !process_pools.is_empty() {
