@@ -21,6 +21,7 @@ pub struct Model {
     process_pool: Vec<PoolId>,
     timeless: bool,
     hangs_at_rest: bool,
+    models_memory: bool,
 }
 
 /// A process: an index into the simulation's processes. A `thread` pool is one process whose
@@ -65,7 +66,9 @@ impl Model {
                 .pools
                 .iter()
                 .any(|p| p.kind == PoolKind::Thread && p.max_memory.is_some());
+        let models_memory = scenario.models_memory();
         Model {
+            models_memory,
             scenario,
             worker_pool,
             pool_workers,
@@ -93,6 +96,13 @@ impl Model {
     /// The workers (threads) of process `p`.
     pub fn workers_of_process(&self, p: ProcessId) -> std::ops::Range<u32> {
         self.process_workers[p as usize].clone()
+    }
+
+    /// Whether the scenario models memory ([`Scenario::models_memory`]): otherwise the memory
+    /// rules have nothing to do.
+    #[inline(always)]
+    pub fn models_memory(&self) -> bool {
+        self.models_memory
     }
 
     /// The pool of process `p`.

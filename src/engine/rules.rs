@@ -241,6 +241,13 @@ impl<'m> Simulation<'m> {
     /// The memory rules and the pool's checks after worker `w` ran a task of type `task` to
     /// its end (see the module docs). True when its process exited above `max_memory`.
     fn after_task<O: Observer>(&mut self, w: WorkerId, task: TaskId, obs: &mut O) -> bool {
+        // Without memory modelled there is nothing to keep, check or count (nothing reads
+        // what a process keeps or how many tasks a worker ran): the search and the run of
+        // every scenario without memory skip it.
+        if !self.model.models_memory() {
+            self.exits_in_a_row = 0;
+            return false;
+        }
         let p = self.model.process_of(w);
         let pool = &self.model.scenario.pools[self.model.pool_of(w)];
         let t = &self.model.scenario.tasks[task];

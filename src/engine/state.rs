@@ -274,6 +274,7 @@ macro_rules! recycle_by_clone_from {
 }
 recycle_by_clone_from!(
     Vec<Instance>,
+    Vec<Process>,
     Vec<Group>,
     Vec<TaskQueue>,
     Agenda,
@@ -335,7 +336,7 @@ state! {
         pub(super) queues: Vec<TaskQueue>,
         pub(super) workers: Small<Worker>,
         pub(super) pools: Small<PoolCounters>,
-        pub(super) processes: Small<Process>,
+        pub(super) processes: Vec<Process>,
         pub(super) host_rss: u64,
         pub(super) orphaned: bool,
         pub(super) exits_in_a_row: u32,
@@ -379,7 +380,10 @@ impl<'m> Simulation<'m> {
                 .iter()
                 .map(|p| PoolCounters::fresh(p.workers))
                 .collect(),
+            // Without memory modelled nothing reads the processes: none are kept, so that a
+            // state stays as small to clone as it was.
             processes: (0..model.process_count() as ProcessId)
+                .filter(|_| model.models_memory())
                 .map(|p| Process {
                     kept: s.pools[model.pool_of_process(p)].base_memory,
                     ..Process::default()
@@ -500,7 +504,8 @@ impl<'m> Simulation<'m> {
         &self.pools[p]
     }
 
-    /// Every process, in [`ProcessId`] order.
+    /// Every process, in [`ProcessId`] order; empty when the scenario does not model memory
+    /// ([`Model::models_memory`]).
     pub fn processes(&self) -> &[Process] {
         &self.processes
     }
