@@ -77,6 +77,9 @@ pub struct Report {
     pub deadlock: Option<DeadlockReport>,
     /// Memory and restarts, when the scenario models memory.
     pub memory: Option<MemoryReport>,
+    /// When the run was stopped in a restart loop: the exits and kills in a row, and the
+    /// limit they passed.
+    pub restart_loop: Option<(u32, u32)>,
 }
 
 /// What happened to the instances of one task type.
@@ -313,6 +316,12 @@ impl Report {
                 .memory
                 .as_ref()
                 .map(|m| MemoryReport::new(sim, m, &stats.tasks, &stats.pools)),
+            restart_loop: match outcome {
+                Outcome::RestartLoop { exits } => {
+                    Some((*exits, crate::engine::run::restart_loop_limit(sim.model)))
+                }
+                _ => None,
+            },
         }
     }
 }

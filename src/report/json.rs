@@ -31,7 +31,8 @@
 //! `end_total_bytes` (its processes together), `restarts` (`max_memory`, `max_tasks`, `oom`),
 //! `restarting_s` (worker-seconds) and `workers_memory` (per worker: `worker`,
 //! `peak_rss_bytes`, `end_rss_bytes`), and the report ends with `host` (`memory_bytes`,
-//! `peak_rss_bytes`) and `findings` (each `kind` and `text`).
+//! `peak_rss_bytes`) and `findings` (each `kind` and `text`). A run stopped in a restart loop
+//! has `restart_loop: { exits_in_a_row, limit }` after `deadlock`.
 //!
 //! The answers of `qsim explore` have their own objects ([`exploration`], [`monte_carlo`],
 //! [`min_workers`]), with the same `deadlock` object.
@@ -70,6 +71,8 @@ pub struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     requeued_tasks: Option<&'a [String]>,
     deadlock: Option<JsonDeadlock<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restart_loop: Option<JsonRestartLoop>,
     tasks: Ordered<'a, JsonTask>,
     pools: Ordered<'a, JsonPool<'a>>,
     queues: Ordered<'a, JsonQueue>,
@@ -77,6 +80,13 @@ pub struct JsonReport<'a> {
     host: Option<JsonHost>,
     #[serde(skip_serializing_if = "Option::is_none")]
     findings: Option<Vec<JsonFinding<'a>>>,
+}
+
+/// Why a run was stopped in a restart loop.
+#[derive(serde::Serialize, Debug)]
+struct JsonRestartLoop {
+    exits_in_a_row: u32,
+    limit: u32,
 }
 
 #[derive(serde::Serialize, Debug)]
@@ -209,6 +219,12 @@ impl<'a> JsonReport<'a> {
             requeued: memory.map(|m| ordered(&m.requeued)),
             requeued_tasks: memory.map(|m| m.requeued_names.as_slice()),
             deadlock: report.deadlock.as_ref().map(JsonDeadlock::new),
+            restart_loop: report
+                .restart_loop
+                .map(|(exits_in_a_row, limit)| JsonRestartLoop {
+                    exits_in_a_row,
+                    limit,
+                }),
             tasks: Ordered(
                 report
                     .tasks

@@ -133,29 +133,35 @@ impl MemoryReport {
                 if one_task > 1 {
                     let biggest = s.tasks.iter().map(|t| t.kept(pool.gc)).max().unwrap_or(0);
                     let threshold = pool.max_memory.unwrap_or(0);
+                    let done = memory.tasks_done.get(i).copied().unwrap_or(0).max(1);
                     findings.push(Finding {
                         kind: "restart_loop",
                         text: format!(
                             "restart loop: {one_task} of pool {}'s {} exits above max_memory \
                              came after a single task: a fresh process ({}) plus what one task \
-                             keeps (up to {}) is above {}, so every such task costs a restart",
+                             keeps (up to {}) is above {}, so every such task costs a restart \
+                             ({:.2} restarts per task over the run)",
                             pool.name,
                             restarts[0],
                             format_size(pool.base_memory),
                             format_size(biggest),
                             format_size(threshold),
+                            restarts.iter().sum::<u64>() as f64 / done as f64,
                         ),
                     });
                 }
                 let fresh_kills = memory.killed_before_a_task.get(i).copied().unwrap_or(0);
                 if fresh_kills > 1 {
+                    let done = memory.tasks_done.get(i).copied().unwrap_or(0);
                     findings.push(Finding {
                         kind: "oom_restart_loop",
                         text: format!(
                             "restart loop: the OOM killer took {fresh_kills} of pool {}'s \
-                             replacement processes before they finished a task (the host has {})",
+                             replacement processes before they finished a task (the host has \
+                             {}; {} kills for {done} tasks finished)",
                             pool.name,
                             s.host.memory.map_or("no limit".into(), format_size),
+                            restarts[2],
                         ),
                     });
                 }

@@ -105,6 +105,8 @@ pub struct MemoryStats {
     pub killed_before_a_task: Vec<u64>,
     /// Per pool: threads recycled (`max_tasks` on a thread pool).
     pub recycled_threads: Vec<u64>,
+    /// Per pool: tasks its workers ran to their end.
+    pub tasks_done: Vec<u64>,
     /// The first few tasks lost, by name.
     pub lost_names: Vec<String>,
     /// The first few tasks re-queued, by name.
@@ -146,6 +148,7 @@ impl MemoryStats {
             exits_after_one_task: vec![0; pools],
             killed_before_a_task: vec![0; pools],
             recycled_threads: vec![0; pools],
+            tasks_done: vec![0; pools],
             lost_names: Vec::new(),
             requeued_names: Vec::new(),
             replacement: vec![false; process_now.len()],
@@ -200,6 +203,11 @@ impl MemoryStats {
             Event::Restarted {
                 process: Some(p), ..
             } => self.replacement[p as usize] = true,
+            Event::Finished { task, .. } => {
+                if let Some(w) = sim.instance(task).status.worker() {
+                    self.tasks_done[sim.model.pool_of(w)] += 1;
+                }
+            }
             Event::Lost { task } => keep_name(&mut self.lost_names, sim.task_name(task)),
             Event::Requeued { task } => keep_name(&mut self.requeued_names, sim.task_name(task)),
             _ => {}
@@ -302,7 +310,12 @@ impl Observer for Stats {
             Event::Arrived { task }
             | Event::Spawned { task, .. }
             | Event::CallbackQueued { task } => self.created(sim, task),
-            Event::Finished { task, result } => self.finished(sim, task, result),
+            Event::Finished { task, result } => {
+                self.finished(sim, task, result);
+                if self.memory.is_some() {
+                    self.memory_event(sim, event);
+                }
+            }
             Event::Lost { task } | Event::Requeued { task } => {
                 let inst = sim.instance(task);
                 if inst.enqueued_at >= self.warmup {

@@ -55,6 +55,14 @@ pub fn render(report: &Report) -> String {
         out.push_str(explain(d).trim_end());
         out.push('\n');
     }
+    if let Some((exits, limit)) = report.restart_loop {
+        let _ = writeln!(
+            out,
+            "\nrestart loop: {exits} processes exited or were killed in a row with no task \
+             finishing in between (more than 8 x (processes + 1) = {limit}): every replacement \
+             dies before it finishes a task, so the run was stopped"
+        );
+    }
 
     out.push('\n');
     let mut rows = vec![row([
@@ -267,6 +275,7 @@ mod tests {
             }],
             deadlock: None,
             memory: None,
+            restart_loop: None,
         }
     }
 
