@@ -79,7 +79,10 @@ impl Observer for Watch {
             }
             Event::Taken { task, worker } => {
                 let p = sim.model.process_of(worker);
-                let process = sim.processes()[p as usize];
+                // Without memory modelled, no process is kept.
+                let Some(&process) = sim.processes().get(p as usize) else {
+                    return;
+                };
                 if process.down {
                     self.problems
                         .push(format!("worker {worker} took a task while restarting"));
@@ -106,10 +109,11 @@ impl Observer for Watch {
                 let pool = &s.pools[sim.model.pool_of(w)];
                 if t.memory > 0 || t.kept(pool.gc) > 0 {
                     self.ended_on = Some(sim.model.process_of(w));
-                } else if pool
-                    .max_memory
-                    .is_some_and(|m| sim.processes()[sim.model.process_of(w) as usize].rss() > m)
-                {
+                } else if pool.max_memory.is_some_and(|m| {
+                    sim.processes()
+                        .get(sim.model.process_of(w) as usize)
+                        .is_some_and(|p| p.rss() > m)
+                }) {
                     self.must_exit = Some(sim.model.process_of(w));
                 }
             }
@@ -414,7 +418,7 @@ fn a_loop_that_never_finishes_a_task_is_stopped() {
         "/scenarios/memory_oom_loop.toml"
     );
     let text = std::fs::read_to_string(path).unwrap();
-    let (outcome, w, _) = watch(&scenario(&text));
+    let (outcome, w, report) = watch(&scenario(&text));
     assert!(
         matches!(outcome, Outcome::RestartLoop { exits } if exits == 25),
         "{outcome:?}"
