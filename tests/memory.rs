@@ -423,6 +423,17 @@ fn a_loop_that_never_finishes_a_task_is_stopped() {
         matches!(outcome, Outcome::RestartLoop { exits } if exits == 25),
         "{outcome:?}"
     );
+    // Two processes: the limit is 8 x (2 + 1).
+    assert_eq!(report.restart_loop, Some((25, 24)));
+    let m = report.memory.unwrap();
+    assert!(
+        m.findings
+            .iter()
+            .any(|f| f.kind == "oom_restart_loop"
+                && f.text.contains("40 kills for 1 tasks finished")),
+        "{:?}",
+        m.findings
+    );
     // The first of the 25 killed the process that had just run the ETL task; every later one
     // killed a replacement before it finished anything.
     let last: Vec<_> = w.exits.iter().rev().take(25).collect();
