@@ -234,6 +234,20 @@ fn max_tasks_recycles_a_process_but_only_a_thread_of_a_thread_pool() {
         .findings
         .iter()
         .any(|f| f.kind == "recycling_frees_nothing"));
+
+    // A fresh process above the threshold after one task: one restart per task, named.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/memory_restart_loop.toml"
+    );
+    let (_, _, report) = watch(&scenario(&std::fs::read_to_string(path).unwrap()));
+    let m = report.memory.unwrap();
+    assert!(
+        m.findings.iter().any(|f| f.kind == "restart_loop"
+            && f.text.contains("(1.00 restarts per task over the run)")),
+        "{:?}",
+        m.findings
+    );
 }
 
 #[test]
