@@ -29,6 +29,7 @@
 //! - [`enabled`]: what can happen next ([`Choice`], the one iterator
 //!   [`Simulation::for_each_enabled`]);
 //! - [`rules`](mod@rules): what each choice does ([`Simulation::apply`]);
+//! - [`lifecycle`]: memory, the pool's checks after a task, exits, OOM kills and restarts;
 //! - [`run`](mod@run): the drivers and the [`Chooser`] seam ([`run_to_end`], [`simulate`]);
 //! - [`agenda`], [`queue`], [`observe`], [`wait_for`]: the timers, the queues, the events
 //!   reported to observers, and deadlock detection.
@@ -53,6 +54,7 @@
 
 pub mod agenda;
 pub mod enabled;
+pub mod lifecycle;
 pub mod model;
 pub mod observe;
 pub mod queue;
