@@ -9,6 +9,7 @@
 //! Ids are plain indices into the scenario's vectors (`QueueId` into `queues`, and so on), in the
 //! order the file declares them; that order is also the order of every report.
 
+pub mod de;
 pub mod duration;
 pub mod file;
 pub mod recorded;

@@ -4,7 +4,8 @@
 
 use crate::sweep::{Outcome, PointResult, Sweep};
 
-fn field(text: &str) -> String {
+/// `text` as one CSV field: quoted when it holds a comma, a quote or a line break.
+pub(crate) fn field(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -12,7 +13,8 @@ fn field(text: &str) -> String {
     }
 }
 
-fn number(x: Option<f64>) -> String {
+/// A number as a CSV field; nothing for none.
+pub(crate) fn number(x: Option<f64>) -> String {
     x.map_or(String::new(), |x| format!("{x}"))
 }
 

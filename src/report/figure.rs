@@ -13,6 +13,7 @@ use crate::engine::wait_for::{Edge, Node};
 use crate::engine::Deadlock;
 use crate::scenario::{ticks_to_secs, Tick};
 
+use super::csv::{self, number};
 use super::memory_timeline::MemoryTimeline;
 use super::timeline::{Clock, Timeline};
 
@@ -168,23 +169,10 @@ pub fn task_anchor(task: &str) -> String {
     out
 }
 
-/// `text` as one CSV field.
-pub(crate) fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 fn csv_line(out: &mut String, fields: &[String]) {
-    let fields: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    let fields: Vec<String> = fields.iter().map(|f| csv::field(f)).collect();
     out.push_str(&fields.join(","));
     out.push('\n');
-}
-
-fn number(x: Option<f64>) -> String {
-    x.map_or(String::new(), |x| format!("{x}"))
 }
 
 impl Figure {

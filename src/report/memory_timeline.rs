@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use crate::engine::{Event, Exit, Model, Observer, ProcessId, Simulation};
 use crate::scenario::{format_size, ticks_to_secs};
 
-use super::figure::csv_field;
+use super::csv::field as csv_field;
 use super::timeline::Clock;
 
 /// One process's line.

@@ -11,7 +11,7 @@ use std::ops::Range;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use toml::Spanned;
 
-use super::file::spanned_error;
+use super::de::spanned_error;
 use super::{Duration, Tick, TICKS_PER_SECOND};
 
 /// The longest duration, and the latest instant, a scenario may write: 2^62 ns, about 146
@@ -475,7 +475,7 @@ mod tests {
     fn dur(text: &str) -> Result<Duration, String> {
         toml::from_str::<Holder>(&format!("d = {text}"))
             .map(|h| h.d)
-            .map_err(|e| crate::scenario::file::split_span(e.message()).0.to_string())
+            .map_err(|e| crate::scenario::de::split_span(e.message()).0.to_string())
     }
 
     #[test]

@@ -16,32 +16,10 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor}
 use serde::Deserialize as DeriveDeserialize;
 use toml::Spanned;
 
+use super::de::{spanned_error, toml_float};
 use super::duration::FixedDuration;
 use super::size::{Fraction, RetainDecl, Size};
 use super::{Duration, OnTimeout, StepKind};
-
-/// Separates a message from the span it should be reported at, inside a serde error message.
-const SPAN_MARK: char = '\u{1f}';
-
-/// A serde error whose message carries the span it should be reported at.
-///
-/// toml only lets a `Deserialize` raise errors without a span, and then reports them at the span
-/// of the whole value being deserialised (a step's `{ ... }`, say). To point at one key of a
-/// table instead, the span travels in the message and [`split_span`] takes it out again.
-pub(crate) fn spanned_error<E: de::Error>(span: Range<usize>, message: impl fmt::Display) -> E {
-    E::custom(format!("{message}{SPAN_MARK}{}-{}", span.start, span.end))
-}
-
-/// Splits a message made by [`spanned_error`] into the message and its span.
-pub(crate) fn split_span(message: &str) -> (&str, Option<Range<usize>>) {
-    let Some((message, span)) = message.rsplit_once(SPAN_MARK) else {
-        return (message, None);
-    };
-    let span = span
-        .split_once('-')
-        .and_then(|(a, b)| Some(a.parse().ok()?..b.parse().ok()?));
-    (message, span)
-}
 
 /// A whole scenario file.
 #[derive(Debug, DeriveDeserialize)]
@@ -229,17 +207,6 @@ impl<'de> Visitor<'de> for OneOf {
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<usize, A::Error> {
         Err(self.wrong("a table"))
-    }
-}
-
-/// A float as TOML spells it (`nan`, `inf`, `-inf`, `2.5`), for "found ..." messages.
-pub(crate) fn toml_float(v: f64) -> String {
-    if v.is_nan() {
-        "nan".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.into()
-    } else {
-        format!("{v:?}")
     }
 }
 
@@ -700,6 +667,7 @@ impl<'de> Deserialize<'de> for StepDecl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::de::split_span;
     use crate::scenario::TICKS_PER_SECOND;
 
     #[derive(DeriveDeserialize, Debug)]

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-use super::file::toml_float;
+use super::de::toml_float;
 
 /// What a size may be, for error messages.
 pub const EXPECTED_SIZE: &str =

@@ -178,7 +178,7 @@ impl Checker<'_> {
 
     /// A toml syntax error or serde error, as one line pointing into the file.
     fn toml_error(&self, err: &toml::de::Error) -> Error {
-        let (message, span) = file::split_span(err.message());
+        let (message, span) = super::de::split_span(err.message());
         let span = span.or_else(|| err.span());
         let spanned_text = span
             .as_ref()
