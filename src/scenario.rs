@@ -332,8 +332,9 @@ impl Duration {
     ///
     /// Exponential, normal and log-normal distributions have no upper bound in theory, but
     /// [`sample`](Self::sample) draws from [`SimRng`], whose uniform draws have 53 bits: a
-    /// standard exponential draw, `-ln(1 - u)`, is then at most `53 ln 2` (36.74), and a
-    /// standard normal one (Box–Muller) at most `sqrt(2 × 53 ln 2)` (8.58) in size. Validation
+    /// standard exponential draw (a ziggurat whose tail is `R - ln(1 - u)`, `R` = 7.697) is then
+    /// at most `R + 53 ln 2` (44.43), and a standard normal one (Box–Muller) at most
+    /// `sqrt(2 × 53 ln 2)` (8.58) in size. Validation
     /// uses these bounds to prove that a run without a horizon cannot overflow the clock.
     pub fn max_draw(&self) -> Tick {
         match *self {
@@ -352,11 +353,12 @@ impl Duration {
     }
 }
 
-/// An upper bound on a standard exponential draw from [`SimRng`]: `-ln(2^-53)` is 36.737.
-const STANDARD_EXP_MAX: f64 = 36.8;
+/// An upper bound on a standard exponential draw from [`SimRng`]: 44.5, above its ziggurat's
+/// largest draw, `R - ln(2^-53)` = 44.434.
+const STANDARD_EXP_MAX: f64 = SimRng::STANDARD_EXP_MAX;
 
-/// An upper bound on the size of a standard normal draw from [`SimRng`]: `sqrt(2 × 36.737)` is
-/// 8.572.
+/// An upper bound on the size of a standard normal draw from [`SimRng`] (Box–Muller, `1 - u`
+/// at least 2^-53): `sqrt(-2 ln(2^-53))` = `sqrt(2 × 36.737)` is 8.572.
 const STANDARD_NORMAL_MAX: f64 = 8.6;
 
 /// `t as f64`, through `i64` (one instruction on x86-64) for every duration a scenario can
@@ -633,11 +635,11 @@ mod tests {
             }
         }
         assert_eq!(Duration::Uniform { min: 3, max: 9 }.max_draw(), 10);
-        assert_eq!(Duration::Exp { mean: 10 }.max_draw(), 368);
+        assert_eq!(Duration::Exp { mean: 10 }.max_draw(), 445);
         assert_eq!(Duration::Normal { mean: 10, sd: 10 }.max_draw(), 96);
         // The bounds hold at the extreme uniform draws of SimRng (53 bits).
         let u_max = 1.0 - 1.0 / (1u64 << 53) as f64;
-        assert!(-libm::log(1.0 - u_max) <= STANDARD_EXP_MAX);
+        assert!(7.70 - libm::log(1.0 - u_max) <= STANDARD_EXP_MAX);
         assert!(libm::sqrt(-2.0 * libm::log(1.0 - u_max)) <= STANDARD_NORMAL_MAX);
     }
 
