@@ -286,7 +286,20 @@ pub enum Duration {
 
 impl Duration {
     /// One draw, in ticks.
+    // Fixed and exponential durations, the common ones, are drawn inline at the call site;
+    // the others in `sample_other`, whose registers the common case then does not save.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> Tick {
+        match *self {
+            Duration::Fixed(t) => t,
+            Duration::Exp { mean } => to_ticks(ticks_as_f64(mean) * rng.standard_exp()),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    /// [`sample`](Self::sample) for the distributions other than fixed and exponential.
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> Tick {
         match *self {
             Duration::Fixed(t) => t,
             Duration::Exp { mean } => to_ticks(ticks_as_f64(mean) * rng.standard_exp()),
