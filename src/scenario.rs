@@ -287,10 +287,23 @@ pub enum Duration {
 
 impl Duration {
     /// One draw, in ticks.
+    // Fixed and exponential durations, the common ones, are drawn inline at the call site;
+    // the others in `sample_other`, whose registers the common case then does not save.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> Tick {
         match *self {
             Duration::Fixed(t) => t,
-            Duration::Exp { mean } => to_ticks(mean as f64 * rng.standard_exp()),
+            Duration::Exp { mean } => to_ticks(ticks_as_f64(mean) * rng.standard_exp()),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    /// [`sample`](Self::sample) for the distributions other than fixed and exponential.
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> Tick {
+        match *self {
+            Duration::Fixed(t) => t,
+            Duration::Exp { mean } => to_ticks(ticks_as_f64(mean) * rng.standard_exp()),
             Duration::Uniform { min, max } => {
                 min + (rng.uniform() * (max - min + 1) as f64) as Tick
             }
@@ -333,8 +346,9 @@ impl Duration {
     ///
     /// Exponential, normal and log-normal distributions have no upper bound in theory, but
     /// [`sample`](Self::sample) draws from [`SimRng`], whose uniform draws have 53 bits: a
-    /// standard exponential draw, `-ln(1 - u)`, is then at most `53 ln 2` (36.74), and a
-    /// standard normal one (Box–Muller) at most `sqrt(2 × 53 ln 2)` (8.58) in size. Validation
+    /// standard exponential draw (a ziggurat whose tail is `R - ln(1 - u)`, `R` = 7.697) is then
+    /// at most `R + 53 ln 2` (44.43), and a standard normal one (Box–Muller) at most
+    /// `sqrt(2 × 53 ln 2)` (8.58) in size. Validation
     /// uses these bounds to prove that a run without a horizon cannot overflow the clock.
     pub fn max_draw(&self) -> Tick {
         match *self {
@@ -353,18 +367,38 @@ impl Duration {
     }
 }
 
-/// An upper bound on a standard exponential draw from [`SimRng`]: `-ln(2^-53)` is 36.737.
-const STANDARD_EXP_MAX: f64 = 36.8;
+/// An upper bound on a standard exponential draw from [`SimRng`]: 44.5, above its ziggurat's
+/// largest draw, `R - ln(2^-53)` = 44.434.
+const STANDARD_EXP_MAX: f64 = SimRng::STANDARD_EXP_MAX;
 
-/// An upper bound on the size of a standard normal draw from [`SimRng`]: `sqrt(2 × 36.737)` is
-/// 8.572.
+/// An upper bound on the size of a standard normal draw from [`SimRng`] (Box–Muller, `1 - u`
+/// at least 2^-53): `sqrt(-2 ln(2^-53))` = `sqrt(2 × 36.737)` is 8.572.
 const STANDARD_NORMAL_MAX: f64 = 8.6;
+
+/// `t as f64`, through `i64` (one instruction on x86-64) for every duration a scenario can
+/// write (at most 2^62).
+#[inline(always)]
+fn ticks_as_f64(t: Tick) -> f64 {
+    if t <= i64::MAX as Tick {
+        t as i64 as f64
+    } else {
+        t as f64
+    }
+}
 
 fn ceil_ticks(x: f64) -> Tick {
     to_ticks(x.ceil())
 }
 
 fn to_ticks(x: f64) -> Tick {
+    /// 2^53: below it, the conversions through `i64` are single instructions and exact.
+    const EXACT: f64 = (1u64 << 53) as f64;
+    if x > 0.0 && x < EXACT {
+        // As below, through `i64`, whose conversions the processor does in one instruction
+        // (those of `u64` take several on x86-64).
+        let whole = x as i64;
+        return (whole + i64::from(x - whole as f64 >= 0.5)) as Tick;
+    }
     if x <= 0.0 {
         0
     } else if x >= Tick::MAX as f64 {
@@ -615,11 +649,11 @@ mod tests {
             }
         }
         assert_eq!(Duration::Uniform { min: 3, max: 9 }.max_draw(), 10);
-        assert_eq!(Duration::Exp { mean: 10 }.max_draw(), 368);
+        assert_eq!(Duration::Exp { mean: 10 }.max_draw(), 445);
         assert_eq!(Duration::Normal { mean: 10, sd: 10 }.max_draw(), 96);
         // The bounds hold at the extreme uniform draws of SimRng (53 bits).
         let u_max = 1.0 - 1.0 / (1u64 << 53) as f64;
-        assert!(-libm::log(1.0 - u_max) <= STANDARD_EXP_MAX);
+        assert!(7.70 - libm::log(1.0 - u_max) <= STANDARD_EXP_MAX);
         assert!(libm::sqrt(-2.0 * libm::log(1.0 - u_max)) <= STANDARD_NORMAL_MAX);
     }
 

@@ -30,6 +30,12 @@
 //! Everything else must match to the byte. When an example differs, copy the real output the
 //! failure prints into the page (the program is right, the page is stale, unless the test
 //! shows a bug).
+//!
+//! `QSIM_UPDATE_DOCS=1 cargo test --test docs_examples` does that copying itself: every example
+//! that differs has its output replaced, in place, by what qsim prints (after a change that
+//! moves numbers on purpose, such as a new random stream). An example with a `...` line is left
+//! alone and still fails: its elision is the page's to choose. Review the diff by eye: numbers
+//! may change, words must not.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -226,14 +232,36 @@ fn repository_files() -> Vec<PathBuf> {
     files
 }
 
+/// Whether this run rewrites the pages' outputs (`QSIM_UPDATE_DOCS=1`, see the module docs).
+fn updating() -> bool {
+    std::env::var_os("QSIM_UPDATE_DOCS").is_some_and(|v| v == "1")
+}
+
+/// `text` with each `(line, old output, new output)` put in place: the old output's lines
+/// start just after the command's line (`line`, from 1).
+fn rewrite(text: &str, edits: &[(usize, usize, Vec<String>)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // From the bottom up, so that the line numbers of the edits still to make hold.
+    for (line, old_len, new) in edits.iter().rev() {
+        lines.splice(*line..*line + *old_len, new.iter().cloned());
+    }
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 #[test]
 fn console_examples_print_what_the_pages_show() {
     let before = repository_files();
     let mut ran = 0;
     let mut differences = Vec::new();
+    let mut updated = Vec::new();
     for page in pages() {
         let name = page.strip_prefix(root()).unwrap().display().to_string();
         let text = fs::read_to_string(&page).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut edits = Vec::new();
         let tmp = tempfile::tempdir().expect("a temporary directory");
         let mut status = None;
         for example in examples(&text) {
@@ -255,6 +283,11 @@ fn console_examples_print_what_the_pages_show() {
             let actual = trimmed(output.lines().map(str::to_string).collect());
             let expected = trimmed(example.expected.clone());
             if !matches(&mask(&expected), &mask(&actual)) {
+                if updating() && !expected.iter().any(|l| l == "...") {
+                    updated.push(format!("{name}:{}", example.line));
+                    edits.push((example.line, expected.len(), actual));
+                    continue;
+                }
                 differences.push(format!(
                     "{name}:{}: $ {}\n--- the page shows:\n{}\n--- qsim prints (exit {code}):\n{}\n",
                     example.line,
@@ -264,6 +297,16 @@ fn console_examples_print_what_the_pages_show() {
                 ));
             }
         }
+        if !edits.is_empty() {
+            fs::write(&page, rewrite(&text, &edits)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+    if !updated.is_empty() {
+        eprintln!(
+            "QSIM_UPDATE_DOCS: rewrote the output of {} examples: {}",
+            updated.len(),
+            updated.join(", ")
+        );
     }
     assert_eq!(
         repository_files(),
@@ -373,6 +416,16 @@ $ qsim run b.toml
         assert_eq!(
             mask(&by_states),
             lines("x: inconclusive: --max-states 100 reached\n  searched so far: 100 states, depth 3, *, * bytes/state")
+        );
+    }
+
+    #[test]
+    fn rewrites_outputs_in_place() {
+        let page = "a\n```console\n$ qsim run x\nold 1\nold 2\n$ echo $?\n0\n```\n";
+        let edits = [(3, 2, lines("new")), (6, 1, lines("1"))];
+        assert_eq!(
+            rewrite(page, &edits),
+            "a\n```console\n$ qsim run x\nnew\n$ echo $?\n1\n```\n"
         );
     }
 
