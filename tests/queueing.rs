@@ -183,7 +183,13 @@ fn littles_law_holds_at_every_point_of_a_sweep() {
 }
 
 /// Issue 15: a sweep of M/M/c over servers and load reproduces the Erlang C curve of the mean
-/// time in the system (`Wq + 1/μ`): the formula lies inside each point's 95% interval.
+/// time in the system (`Wq + 1/μ`): the formula lies inside each point's interval, the six
+/// together at 95%.
+///
+/// The sweep reports a 95% interval per point (mean ± 1.96 standard errors). Six points each
+/// held to its own 95% interval would fail about a quarter of the time with a perfect
+/// simulator (1 − 0.95⁶ = 26%), so the points are held to Bonferroni-corrected intervals:
+/// each at 1 − 0.05/6 (± 2.64 standard errors), the six together at 95%.
 #[test]
 fn a_sweep_of_mmc_follows_the_erlang_c_curves() {
     let toml = r#"
@@ -217,11 +223,13 @@ fn a_sweep_of_mmc_follows_the_erlang_c_curves() {
         let rate: f64 = point.values[1].1.parse().unwrap();
         let expected = erlang_c(c, rate) / (c as f64 - rate) + 1.0;
         let mean = x.latency[0].1.as_ref().unwrap().mean;
+        // From the 95% interval's half-width (1.96 standard errors) to 2.64 standard errors.
+        let half = (mean.high - mean.low) / 2.0 * (2.638 / 1.96);
+        let (low, high) = (mean.value - half, mean.value + half);
         assert!(
-            mean.low <= expected && expected <= mean.high,
-            "M/M/{c} at λ={rate}: Erlang C {expected:.4}s outside [{:.4}, {:.4}]",
-            mean.low,
-            mean.high
+            low <= expected && expected <= high,
+            "M/M/{c} at λ={rate}: Erlang C {expected:.4}s outside [{low:.4}, {high:.4}] (the 95% \
+             interval, Bonferroni-corrected for 6 points)",
         );
     }
 }
