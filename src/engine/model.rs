@@ -22,6 +22,7 @@ pub struct Model {
     timeless: bool,
     hangs_at_rest: bool,
     models_memory: bool,
+    can_hang: bool,
 }
 
 /// A process: an index into the simulation's processes. A `thread` pool is one process whose
@@ -67,7 +68,11 @@ impl Model {
                 .iter()
                 .any(|p| p.kind == PoolKind::Thread && p.max_memory.is_some());
         let models_memory = scenario.models_memory();
+        // Every stuck set holds a task waiting without a timeout (a queued task is only stuck
+        // behind workers held by such tasks): without one, nothing can ever be stuck.
+        let can_hang = scenario.tasks.iter().any(|t| t.waits_for_ever());
         Model {
+            can_hang,
             models_memory,
             scenario,
             worker_pool,
@@ -96,6 +101,13 @@ impl Model {
     /// The workers (threads) of process `p`.
     pub fn workers_of_process(&self, p: ProcessId) -> std::ops::Range<u32> {
         self.process_workers[p as usize].clone()
+    }
+
+    /// Whether some task waits without a timeout: otherwise no state can be deadlocked, and
+    /// the runs need not look.
+    #[inline(always)]
+    pub fn can_hang(&self) -> bool {
+        self.can_hang
     }
 
     /// Whether the scenario models memory ([`Scenario::models_memory`]): otherwise the memory

@@ -102,6 +102,9 @@ impl<'m> Simulation<'m> {
     /// still be killed ([`Model::hangs_at_rest`](super::Model::hangs_at_rest)), a state is only
     /// deadlocked once nothing else can happen.
     pub fn may_be_deadlocked(&self) -> bool {
+        if !self.model.can_hang() {
+            return false;
+        }
         let held = self.orphaned
             || self
                 .scenario()
