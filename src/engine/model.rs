@@ -22,6 +22,7 @@ pub struct Model {
     timeless: bool,
     hangs_at_rest: bool,
     models_memory: bool,
+    has_lifecycle: bool,
     can_hang: bool,
 }
 
@@ -71,7 +72,9 @@ impl Model {
         // Every stuck set holds a task waiting without a timeout (a queued task is only stuck
         // behind workers held by such tasks): without one, nothing can ever be stuck.
         let can_hang = scenario.tasks.iter().any(|t| t.waits_for_ever());
+        let has_lifecycle = scenario.has_lifecycle();
         Model {
+            has_lifecycle,
             can_hang,
             models_memory,
             scenario,
@@ -108,6 +111,12 @@ impl Model {
     #[inline(always)]
     pub fn can_hang(&self) -> bool {
         self.can_hang
+    }
+
+    /// Whether processes can exit, be recycled or be killed ([`Scenario::has_lifecycle`]).
+    #[inline(always)]
+    pub fn has_lifecycle(&self) -> bool {
+        self.has_lifecycle
     }
 
     /// Whether the scenario models memory ([`Scenario::models_memory`]): otherwise the memory

@@ -583,18 +583,16 @@ pub fn raw_fingerprint(sim: &Simulation<'_>) -> Fingerprint {
             .u64(parent)
             .u64(inst.group as u64)
             .u64(inst.outstanding as u64)
-            .u64(inst.child_failed as u64)
-            .u64(inst.lost_children as u64);
+            .u64(inst.child_failed as u64 | (inst.lost_children as u64) << 1);
     }
     for g in sim.groups() {
-        b.u64(g.remaining as u64)
-            .u64(g.then as u64)
-            .u64(g.lost as u64);
+        b.u64(g.remaining as u64 | (g.lost as u64) << 32)
+            .u64(g.then as u64);
     }
     // The life of workers and processes: restarting, tasks run, memory. Without restarts they
     // decide nothing (memory is only reported), and reading them would tell apart states
     // that differ only in what was reported.
-    let lifecycle = sim.scenario().has_lifecycle();
+    let lifecycle = sim.model.has_lifecycle();
     for w in sim.workers().iter().filter(|_| lifecycle) {
         b.u64(matches!(w.activity, Activity::Restarting) as u64)
             .u64(w.tasks_run as u64);
