@@ -158,6 +158,15 @@ impl Pool {
         }
     }
 
+    /// How many processes run its workers: one for a thread pool, one per worker for a process
+    /// pool (the engine's model numbers them pool by pool, in this order).
+    pub fn processes(&self) -> u32 {
+        match self.kind {
+            PoolKind::Thread => 1,
+            PoolKind::Process => self.workers,
+        }
+    }
+
     /// Whether a worker of this pool can exit or be recycled (`max_memory`, `max_tasks`).
     pub fn restarts(&self) -> bool {
         self.max_memory.is_some() || self.max_tasks.is_some()

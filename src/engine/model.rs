@@ -126,6 +126,13 @@ impl Model {
         self.models_memory
     }
 
+    /// The processes of pool `pool`, in order.
+    pub fn processes_of(&self, pool: PoolId) -> std::ops::Range<ProcessId> {
+        let workers = self.workers_of(pool);
+        let first = self.process_of(workers.start);
+        first..first + self.scenario.pools[pool].processes()
+    }
+
     /// The pool of process `p`.
     pub fn pool_of_process(&self, p: ProcessId) -> PoolId {
         self.process_pool[p as usize]

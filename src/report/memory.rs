@@ -96,13 +96,7 @@ impl MemoryReport {
     ) -> MemoryReport {
         let s = sim.scenario();
         let model = sim.model;
-        let peak = |p: u32| {
-            memory
-                .process_peak
-                .get(p as usize)
-                .copied()
-                .unwrap_or_else(|| sim.processes()[p as usize].rss())
-        };
+        let peak = |p: u32| memory.process_peak[p as usize];
         let end = |p: u32| sim.processes()[p as usize].rss();
         let mut findings = Vec::new();
         let pool_reports = s
@@ -121,19 +115,15 @@ impl MemoryReport {
                         }
                     })
                     .collect();
-                let processes = {
-                    let ws = model.workers_of(i);
-                    model.process_of(ws.start)..model.process_of(ws.end - 1) + 1
-                };
-                let end_total: u64 = processes.clone().map(end).sum();
-                let peak_total = memory.pool_total_peak.get(i).copied().unwrap_or(end_total);
-                let restarts = memory.restarts.get(i).copied().unwrap_or([0; 3]);
-                let one_task = memory.exits_after_one_task.get(i).copied().unwrap_or(0);
+                let end_total: u64 = model.processes_of(i).map(end).sum();
+                let peak_total = memory.pool_total_peak[i];
+                let restarts = memory.restarts[i];
+                let one_task = memory.exits_after_one_task[i];
                 // One exit is an event; a loop repeats.
                 if one_task > 1 {
                     let biggest = s.tasks.iter().map(|t| t.kept(pool.gc)).max().unwrap_or(0);
                     let threshold = pool.max_memory.unwrap_or(0);
-                    let done = memory.tasks_done.get(i).copied().unwrap_or(0).max(1);
+                    let done = memory.tasks_done[i].max(1);
                     findings.push(Finding {
                         kind: "restart_loop",
                         text: format!(
@@ -150,9 +140,9 @@ impl MemoryReport {
                         ),
                     });
                 }
-                let fresh_kills = memory.killed_before_a_task.get(i).copied().unwrap_or(0);
+                let fresh_kills = memory.killed_before_a_task[i];
                 if fresh_kills > 1 {
-                    let done = memory.tasks_done.get(i).copied().unwrap_or(0);
+                    let done = memory.tasks_done[i];
                     findings.push(Finding {
                         kind: "oom_restart_loop",
                         text: format!(
@@ -165,7 +155,7 @@ impl MemoryReport {
                         ),
                     });
                 }
-                let recycled = memory.recycled_threads.get(i).copied().unwrap_or(0);
+                let recycled = memory.recycled_threads[i];
                 if recycled > 0 && pool.kind == PoolKind::Thread {
                     findings.push(Finding {
                         kind: "recycling_frees_nothing",
@@ -185,7 +175,7 @@ impl MemoryReport {
                     peak_total,
                     end_total,
                     restarts,
-                    restarting: pools.get(i).map_or(0, |p| p.restarting),
+                    restarting: pools[i].restarting,
                     workers,
                 }
             })

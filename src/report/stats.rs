@@ -12,7 +12,7 @@
 use hdrhistogram::Histogram;
 
 use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult};
-use crate::scenario::{PoolKind, Scenario, Tick};
+use crate::scenario::{Scenario, Tick};
 
 /// Latencies beyond this many ticks (about 146 years) are recorded as this value; an
 /// auto-resizing histogram cannot track more.
@@ -124,11 +124,7 @@ impl MemoryStats {
         let pools = scenario.pools.len();
         let mut process_pool = Vec::new();
         for (p, pool) in scenario.pools.iter().enumerate() {
-            let processes = match pool.kind {
-                PoolKind::Thread => 1,
-                PoolKind::Process => pool.workers as usize,
-            };
-            process_pool.extend(std::iter::repeat_n(p, processes));
+            process_pool.extend(std::iter::repeat_n(p, pool.processes() as usize));
         }
         let process_now: Vec<u64> = process_pool
             .iter()

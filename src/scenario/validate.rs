@@ -498,13 +498,12 @@ impl Checker<'_> {
     }
 
     /// Checks that a process's or a task's size is at most [`MAX_SIZE`].
-    fn size_in_range(&self, s: &Spanned<Size>) -> Result<()> {
-        if s.get_ref().0 > MAX_SIZE {
+    fn size_in_range<T>(&self, at: &Spanned<T>, bytes: u64) -> Result<()> {
+        if bytes > MAX_SIZE {
             return Err(self.at(
-                s,
+                at,
                 format!(
-                    "a size of a process or a task is at most 1TiB ({MAX_SIZE} bytes), found {}",
-                    s.get_ref().0
+                    "a size of a process or a task is at most 1TiB ({MAX_SIZE} bytes), found {bytes}"
                 ),
             ));
         }
@@ -515,18 +514,11 @@ impl Checker<'_> {
     /// bytes, on an otherwise empty task type.
     fn task_memory(&self, t: &TaskDecl) -> Result<TaskType> {
         if let Some(m) = &t.memory {
-            self.size_in_range(m)?;
+            self.size_in_range(m, m.get_ref().0)?;
         }
         if let Some(r) = &t.retain {
             if let RetainDecl::Bytes(b) = *r.get_ref() {
-                if b > MAX_SIZE {
-                    return Err(self.at(
-                        r,
-                        format!(
-                            "a size of a process or a task is at most 1TiB ({MAX_SIZE} bytes), found {b}"
-                        ),
-                    ));
-                }
+                self.size_in_range(r, b)?;
             }
         }
         let memory = t.memory.as_ref().map_or(0, |m| m.get_ref().0);
@@ -599,7 +591,7 @@ impl Checker<'_> {
             }
         }
         for s in [&decl.base_memory, &decl.max_memory].into_iter().flatten() {
-            self.size_in_range(s)?;
+            self.size_in_range(s, s.get_ref().0)?;
         }
         let size = |s: &Option<Spanned<Size>>| s.as_ref().map(|s| s.get_ref().0);
         let max_tasks = match &decl.max_tasks {
