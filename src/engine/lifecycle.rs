@@ -35,6 +35,7 @@ impl Simulation<'_> {
 
     /// The memory rules and the pool's checks after worker `w` ran a task of type `task` to
     /// its end (see the module docs). True when its process exited above `max_memory`.
+    #[inline(always)]
     pub(super) fn after_task<O: Observer>(
         &mut self,
         w: WorkerId,
@@ -43,11 +44,22 @@ impl Simulation<'_> {
     ) -> bool {
         // Without memory modelled there is nothing to keep, check or count (nothing reads
         // what a process keeps or how many tasks a worker ran): the search and the run of
-        // every scenario without memory skip it.
+        // every scenario without memory skip it, inline.
         if !self.model.models_memory() {
             self.exits_in_a_row = 0;
             return false;
         }
+        self.after_task_with_memory(w, task, obs)
+    }
+
+    /// [`after_task`](Self::after_task) for a scenario that models memory.
+    #[inline(never)]
+    fn after_task_with_memory<O: Observer>(
+        &mut self,
+        w: WorkerId,
+        task: TaskId,
+        obs: &mut O,
+    ) -> bool {
         let p = self.model.process_of(w);
         let pool = &self.model.scenario.pools[self.model.pool_of(w)];
         let t = &self.model.scenario.tasks[task];

@@ -36,6 +36,7 @@ impl Fifo {
         &self.items[self.head..]
     }
 
+    #[inline(always)]
     fn pop(&mut self) -> Option<InstanceId> {
         let task = *self.items.get(self.head)?;
         self.head += 1;
@@ -89,6 +90,7 @@ impl TaskQueue {
     }
 
     /// Adds a task; `order` is a run-wide enqueue counter that breaks priority ties.
+    #[inline(always)]
     pub fn push(&mut self, task: InstanceId, priority: i32, order: u64) {
         match self {
             TaskQueue::Fifo(q) => q.items.push(task),
@@ -98,6 +100,7 @@ impl TaskQueue {
     }
 
     /// Takes the task a worker gets next.
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<InstanceId> {
         match self {
             TaskQueue::Fifo(q) => q.pop(),
@@ -107,6 +110,7 @@ impl TaskQueue {
     }
 
     /// Number of queued tasks.
+    #[inline(always)]
     pub fn len(&self) -> usize {
         match self {
             TaskQueue::Fifo(q) => q.items.len() - q.head,

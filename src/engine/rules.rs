@@ -59,6 +59,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Moves the clock to the next timer (or the horizon). Call when no option is left.
+    #[inline(always)]
     pub fn advance_time<O: Observer>(&mut self, obs: &mut O) -> Advance {
         while let Some(e) = self.agenda.peek() {
             if self.is_live(&e.timer) {
@@ -91,8 +92,13 @@ impl<'m> Simulation<'m> {
 
     /// Whether the current state is deadlocked: [`deadlock`](Self::deadlock) without building
     /// the explanation (for searches and Monte Carlo runs that only count deadlocks).
+    #[inline(always)]
     pub fn is_deadlocked(&self) -> bool {
-        self.may_be_deadlocked() && wait_for::stuck_set(self).contains(&true)
+        // The scenario's own answer first, inline: most runs ask at every step of a scenario
+        // that can never hang.
+        self.model.can_hang()
+            && self.may_be_deadlocked()
+            && wait_for::stuck_set(self).contains(&true)
     }
 
     /// Constant-time necessary condition for a deadlock: some pool has every worker held by a
@@ -122,6 +128,7 @@ impl<'m> Simulation<'m> {
 
     // ----- the rules -------------------------------------------------------------------------
 
+    #[inline(always)]
     pub(super) fn schedule_arrival(&mut self, stream: usize) {
         let arrival = &self.model.scenario.arrivals[stream];
         let sent = self.arrivals_sent[stream];
@@ -363,6 +370,7 @@ impl<'m> Simulation<'m> {
         worker
     }
 
+    #[inline(always)]
     fn create(&mut self, task: TaskId, parent: Option<Link>, group: u32) -> InstanceId {
         self.created[task] += 1;
         self.live += 1;
@@ -397,6 +405,7 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn enqueue(&mut self, id: InstanceId) {
         let task = &self.model.scenario.tasks[self.instances[id as usize].task];
         self.instances[id as usize].status = Status::Queued(task.queue);
@@ -405,6 +414,7 @@ impl<'m> Simulation<'m> {
         self.queues[task.queue].push(id, task.priority, self.enqueue_order);
     }
 
+    #[inline(always)]
     fn finish<O: Observer>(
         &mut self,
         task: InstanceId,

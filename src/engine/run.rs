@@ -476,7 +476,11 @@ impl Simulation<'_> {
     #[inline(always)]
     fn run_first_taken<O: Observer>(&mut self, obs: &mut O) {
         self.choices_made += 1;
-        let task = self.just_taken.remove(0);
+        // Most rounds take one task: popping it spares `remove`'s move of the rest.
+        let task = match self.just_taken.len() {
+            1 => self.just_taken.pop().expect("one task was just taken"),
+            _ => self.just_taken.remove(0),
+        };
         self.mid_round = !self.just_taken.is_empty();
         self.proceed(task, obs);
     }

@@ -30,10 +30,8 @@ use super::model::numbered;
 use super::queue::TaskQueue;
 use super::{InstanceId, Model, ProcessId, WorkerId};
 
-/// The small per-pool, per-worker and per-stream tables of a simulation: kept inline while
-/// small, so that cloning a state (the explorer does it for every transition) does not go to
-/// the allocator for each of them.
-pub(crate) type Small<T> = smallvec::SmallVec<[T; 8]>;
+/// The small per-pool, per-worker and per-stream tables of a simulation.
+pub(crate) type Small<T> = Vec<T>;
 
 /// No instance, no group: the `u32` sentinel of the state's tables.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -205,6 +203,7 @@ impl PoolCounters {
     }
 
     /// Counts a worker doing `activity` in (`+1`) or out (`-1`, as wrapping addition).
+    #[inline(always)]
     fn count(&mut self, activity: Activity, delta: u32) {
         match activity {
             Activity::Idle => self.idle = self.idle.wrapping_add(delta),
@@ -248,7 +247,7 @@ pub(crate) trait Recycle {
     fn recycle_from(&mut self, source: &Self);
 }
 
-impl<T: Copy> Recycle for Small<T> {
+impl<T: Copy> Recycle for Vec<T> {
     #[inline(always)]
     fn recycle_from(&mut self, source: &Self) {
         // Most have the same length in every state of a model (per task type, worker, pool or
@@ -272,18 +271,7 @@ macro_rules! recycle_by_clone_from {
         }
     )*};
 }
-recycle_by_clone_from!(
-    Vec<Instance>,
-    Vec<Process>,
-    Vec<Group>,
-    Vec<TaskQueue>,
-    Agenda,
-    SimRng,
-    u64,
-    u32,
-    bool,
-    &Model
-);
+recycle_by_clone_from!(Vec<TaskQueue>, Agenda, SimRng, u64, u32, bool, &Model);
 
 /// Declares [`Simulation`] with its `Clone` impl from one list of fields (see the module docs).
 macro_rules! state {
@@ -368,13 +356,13 @@ impl<'m> Simulation<'m> {
             free_slots: Small::new(),
             groups: Vec::new(),
             free_groups: Small::new(),
-            created: Small::from_elem(0, s.tasks.len()),
+            created: vec![0; s.tasks.len()],
             queues: s
                 .queues
                 .iter()
                 .map(|q| TaskQueue::new(q.discipline))
                 .collect(),
-            workers: Small::from_elem(Worker::IDLE, model.worker_count()),
+            workers: vec![Worker::IDLE; model.worker_count()],
             pools: s
                 .pools
                 .iter()
@@ -393,7 +381,7 @@ impl<'m> Simulation<'m> {
             orphaned: false,
             exits_in_a_row: 0,
             agenda: Agenda::default(),
-            arrivals_sent: Small::from_elem(0, s.arrivals.len()),
+            arrivals_sent: vec![0; s.arrivals.len()],
             just_taken: Small::new(),
             mid_round: false,
             enqueue_order: 0,
@@ -410,6 +398,7 @@ impl<'m> Simulation<'m> {
 
     /// Changes what worker `w` is doing, and its pool's counters with it: the one place where
     /// a worker's activity changes.
+    #[inline(always)]
     pub(super) fn set_activity(&mut self, w: WorkerId, activity: Activity) {
         let old = std::mem::replace(&mut self.workers[w as usize].activity, activity);
         let pool = &mut self.pools[self.model.pool_of(w)];

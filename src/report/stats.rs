@@ -255,6 +255,7 @@ impl Stats {
     }
 
     /// Counts a new instance and notes its queue's length.
+    #[inline(always)]
     fn created(&mut self, sim: &Simulation<'_>, task: u32) {
         if sim.now() < self.warmup {
             return;
@@ -281,6 +282,7 @@ impl Stats {
         }
     }
 
+    #[inline(always)]
     fn finished(&mut self, sim: &Simulation<'_>, task: u32, result: TaskResult) {
         let inst = sim.instance(task);
         if inst.enqueued_at < self.warmup {
