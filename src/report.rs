@@ -33,6 +33,7 @@ pub mod exploration;
 pub mod figure;
 pub mod html;
 pub mod json;
+pub mod latencies;
 pub mod markdown;
 pub mod memory;
 pub mod memory_timeline;
@@ -358,7 +359,7 @@ fn listed_queues(s: &crate::Scenario) -> Vec<bool> {
 }
 
 fn latency(t: &stats::TaskStats) -> Option<Latency> {
-    let h = &t.latency;
+    let h = t.latency.histogram();
     if h.is_empty() {
         return None;
     }

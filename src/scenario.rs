@@ -399,6 +399,7 @@ fn ceil_ticks(x: f64) -> Tick {
     to_ticks(x.ceil())
 }
 
+#[inline(always)]
 fn to_ticks(x: f64) -> Tick {
     /// 2^53: below it, the conversions through `i64` are single instructions and exact.
     const EXACT: f64 = (1u64 << 53) as f64;
@@ -408,6 +409,12 @@ fn to_ticks(x: f64) -> Tick {
         let whole = x as i64;
         return (whole + i64::from(x - whole as f64 >= 0.5)) as Tick;
     }
+    to_ticks_outside_exact(x)
+}
+
+/// [`to_ticks`] of 0 and below, and from 2^53 on.
+#[inline(never)]
+fn to_ticks_outside_exact(x: f64) -> Tick {
     if x <= 0.0 {
         0
     } else if x >= Tick::MAX as f64 {

@@ -723,11 +723,12 @@ fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
             let mut means = Vec::new();
             let mut p99s = Vec::new();
             for f in facts {
-                let h = &f.stats.tasks[t].latency;
-                if h.is_empty() {
+                let latencies = &f.stats.tasks[t].latency;
+                if latencies.is_empty() {
                     continue;
                 }
-                all.add(h).expect("histograms of one precision add");
+                let h = latencies.histogram();
+                all.add(&h).expect("histograms of one precision add");
                 means.push(secs(h.mean() as Tick));
                 p99s.push(secs(h.value_at_quantile(0.99)));
             }

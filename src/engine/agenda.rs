@@ -157,41 +157,46 @@ impl Agenda {
     /// parents later than it down, one level at a time.
     #[inline(always)]
     fn sift_up(&mut self, mut hole: usize, entry: Entry) {
+        // On a local slice, whose length the compiler sees, so that the indexing below needs
+        // no bounds checks.
+        let heap = &mut self.heap[..=hole];
         let key = entry.key();
         while hole > 0 {
             let parent = (hole - 1) / 2;
-            if self.heap[parent].key() <= key {
+            if heap[parent].key() <= key {
                 break;
             }
-            self.heap[hole] = self.heap[parent];
+            heap[hole] = heap[parent];
             hole = parent;
         }
-        self.heap[hole] = entry;
+        heap[hole] = entry;
     }
 
     /// Puts `entry` at `hole`, moving the earlier of the children up, one level at a time.
     #[inline(always)]
     fn sift_down(&mut self, mut hole: usize, entry: Entry) {
+        // On a local slice, as in `sift_up`.
+        let heap = &mut self.heap[..];
         let key = entry.key();
-        let len = self.heap.len();
-        loop {
+        let len = heap.len();
+        while hole < len {
             let left = 2 * hole + 1;
             if left >= len {
                 break;
             }
             let right = left + 1;
-            let child = if right < len && self.heap[right].key() < self.heap[left].key() {
+            let child = if right < len && heap[right].key() < heap[left].key() {
                 right
             } else {
                 left
             };
-            if key <= self.heap[child].key() {
+            if key <= heap[child].key() {
                 break;
             }
-            self.heap[hole] = self.heap[child];
+            heap[hole] = heap[child];
             hole = child;
         }
-        self.heap[hole] = entry;
+        heap[hole] = entry;
     }
 
     /// Every timer, in no particular order.

@@ -10,9 +10,17 @@ use crate::scenario::Discipline;
 
 use super::InstanceId;
 
-/// The queued tasks of one queue, in the order its discipline gives them out.
+/// The queued tasks of one queue, in the order its discipline gives them out, and how many
+/// there are (kept beside them: the run loop asks whether a queue is empty at every step).
 #[derive(Debug)]
-pub enum TaskQueue {
+pub struct TaskQueue {
+    len: usize,
+    order: Order,
+}
+
+/// The queued tasks, by discipline.
+#[derive(Debug)]
+enum Order {
     /// First in, first out: push at the back, take from the front.
     Fifo(Fifo),
     /// Last in, first out: push and take at the back.
@@ -59,67 +67,84 @@ impl Fifo {
     }
 }
 
-impl Clone for TaskQueue {
+impl Clone for Order {
     fn clone(&self) -> Self {
         match self {
-            TaskQueue::Fifo(q) => TaskQueue::Fifo(Fifo::default().cloned_from(q)),
-            TaskQueue::Lifo(q) => TaskQueue::Lifo(q.clone()),
-            TaskQueue::Priority(q) => TaskQueue::Priority(q.clone()),
+            Order::Fifo(q) => Order::Fifo(Fifo::default().cloned_from(q)),
+            Order::Lifo(q) => Order::Lifo(q.clone()),
+            Order::Priority(q) => Order::Priority(q.clone()),
         }
     }
 
     /// Reuses this queue's storage (the explorer recycles states).
     fn clone_from(&mut self, source: &Self) {
         match (self, source) {
-            (TaskQueue::Fifo(a), TaskQueue::Fifo(b)) => *a = std::mem::take(a).cloned_from(b),
-            (TaskQueue::Lifo(a), TaskQueue::Lifo(b)) => a.clone_from(b),
-            (TaskQueue::Priority(a), TaskQueue::Priority(b)) => a.clone_from(b),
+            (Order::Fifo(a), Order::Fifo(b)) => *a = std::mem::take(a).cloned_from(b),
+            (Order::Lifo(a), Order::Lifo(b)) => a.clone_from(b),
+            (Order::Priority(a), Order::Priority(b)) => a.clone_from(b),
             (this, source) => *this = source.clone(),
         }
+    }
+}
+
+impl Clone for TaskQueue {
+    fn clone(&self) -> Self {
+        TaskQueue {
+            len: self.len,
+            order: self.order.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.len = source.len;
+        self.order.clone_from(&source.order);
     }
 }
 
 impl TaskQueue {
     /// An empty queue with `discipline`.
     pub fn new(discipline: Discipline) -> TaskQueue {
-        match discipline {
-            Discipline::Fifo => TaskQueue::Fifo(Fifo::default()),
-            Discipline::Lifo => TaskQueue::Lifo(Vec::new()),
-            Discipline::Priority => TaskQueue::Priority(BinaryHeap::new()),
-        }
+        let order = match discipline {
+            Discipline::Fifo => Order::Fifo(Fifo::default()),
+            Discipline::Lifo => Order::Lifo(Vec::new()),
+            Discipline::Priority => Order::Priority(BinaryHeap::new()),
+        };
+        TaskQueue { len: 0, order }
     }
 
     /// Adds a task; `order` is a run-wide enqueue counter that breaks priority ties.
     #[inline(always)]
     pub fn push(&mut self, task: InstanceId, priority: i32, order: u64) {
-        match self {
-            TaskQueue::Fifo(q) => q.items.push(task),
-            TaskQueue::Lifo(q) => q.push(task),
-            TaskQueue::Priority(q) => q.push((priority, Reverse(order), task)),
+        self.len += 1;
+        match &mut self.order {
+            Order::Fifo(q) => q.items.push(task),
+            Order::Lifo(q) => q.push(task),
+            Order::Priority(q) => q.push((priority, Reverse(order), task)),
         }
     }
 
     /// Takes the task a worker gets next.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<InstanceId> {
-        match self {
-            TaskQueue::Fifo(q) => q.pop(),
-            TaskQueue::Lifo(q) => q.pop(),
-            TaskQueue::Priority(q) => q.pop().map(|(_, _, t)| t),
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        match &mut self.order {
+            Order::Fifo(q) => q.pop(),
+            Order::Lifo(q) => q.pop(),
+            Order::Priority(q) => q.pop().map(|(_, _, t)| t),
         }
     }
 
     /// Number of queued tasks.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        match self {
-            TaskQueue::Fifo(q) => q.items.len() - q.head,
-            TaskQueue::Lifo(q) => q.len(),
-            TaskQueue::Priority(q) => q.len(),
-        }
+        self.len
     }
 
     /// True when nothing is queued.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -128,8 +153,8 @@ impl TaskQueue {
     /// disciplines): the quickest walk of a queue, for the explorer's fingerprint.
     #[inline]
     pub fn fifo_slice(&self) -> Option<&[InstanceId]> {
-        match self {
-            TaskQueue::Fifo(q) => Some(q.queued()),
+        match &self.order {
+            Order::Fifo(q) => Some(q.queued()),
             _ => None,
         }
     }
@@ -139,20 +164,20 @@ impl TaskQueue {
     /// iterator, unlike a callback, lets the caller's loop body be inlined).
     #[inline]
     pub fn iter_in_order(&self) -> InOrder<'_> {
-        match self {
-            TaskQueue::Fifo(q) => InOrder::Fifo(q.queued().iter()),
-            TaskQueue::Lifo(q) => InOrder::Lifo(q.iter().rev()),
-            TaskQueue::Priority(_) => InOrder::Priority(self.in_order().into_iter()),
+        match &self.order {
+            Order::Fifo(q) => InOrder::Fifo(q.queued().iter()),
+            Order::Lifo(q) => InOrder::Lifo(q.iter().rev()),
+            Order::Priority(_) => InOrder::Priority(self.in_order().into_iter()),
         }
     }
 
     /// The queued tasks in the order they would be taken (allocates; for explanations and the
     /// explorer's canonical states, not for the run loop).
     pub fn in_order(&self) -> Vec<InstanceId> {
-        match self {
-            TaskQueue::Fifo(q) => q.queued().to_vec(),
-            TaskQueue::Lifo(q) => q.iter().rev().copied().collect(),
-            TaskQueue::Priority(q) => {
+        match &self.order {
+            Order::Fifo(q) => q.queued().to_vec(),
+            Order::Lifo(q) => q.iter().rev().copied().collect(),
+            Order::Priority(q) => {
                 let mut items: Vec<_> = q.iter().copied().collect();
                 items.sort_by(|a, b| b.cmp(a));
                 items.into_iter().map(|(_, _, t)| t).collect()

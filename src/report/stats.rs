@@ -2,17 +2,18 @@
 //!
 //! It runs inside the engine's loop at every event, so it keeps only aggregates, sized by the
 //! scenario (task types, pools, queues) and never by the number of tasks: a counter per task type,
-//! a latency histogram per task type (hdrhistogram, 3 significant digits, constant memory), three
+//! latencies per task type as the counts of an HDR histogram of 3 significant digits
+//! ([`Latencies`], constant memory; the histogram itself is made when a report asks), three
 //! worker-time integrals per pool, and a maximum per queue. Per-instance facts it needs (when a
 //! task was queued) are read from the engine's own instance table while the task is alive.
 //!
 //! Memory and the life of processes ([`MemoryStats`]) are sized by the processes: a peak per
 //! process and per pool, restarts per pool and cause, and the first few tasks lost.
 
-use hdrhistogram::Histogram;
-
 use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult};
 use crate::scenario::{Scenario, Tick};
+
+use super::latencies::Latencies;
 
 /// Latencies beyond this many ticks (about 146 years) are recorded as this value; an
 /// auto-resizing histogram cannot track more.
@@ -32,7 +33,7 @@ pub struct TaskStats {
     /// Times an instance died with its process and was put back on its queue (`acks_late`).
     pub requeued: u64,
     /// Ticks from being queued to finishing, for every finished instance (completed or failed).
-    pub latency: Histogram<u64>,
+    pub latency: Latencies,
     /// Exact smallest latency recorded (the histogram only keeps 3 significant digits).
     pub min_latency: Tick,
     /// Exact largest latency recorded.
@@ -47,7 +48,7 @@ impl TaskStats {
             failed: 0,
             lost: 0,
             requeued: 0,
-            latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            latency: Latencies::new(),
             min_latency: Tick::MAX,
             max_latency: 0,
         }
@@ -294,9 +295,7 @@ impl Stats {
             TaskResult::Failed => t.failed += 1,
         }
         let latency = sim.now().saturating_sub(inst.enqueued_at);
-        t.latency
-            .record(latency.min(LATENCY_CAP))
-            .expect("an auto-resizing histogram records values up to the cap");
+        t.latency.record(latency.min(LATENCY_CAP));
         t.min_latency = t.min_latency.min(latency);
         t.max_latency = t.max_latency.max(latency);
     }
