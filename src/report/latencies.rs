@@ -18,11 +18,18 @@ const SUB_BUCKETS: u64 = 2048;
 const HALF: u64 = SUB_BUCKETS / 2;
 
 /// Counts of recorded latencies, in the cells of a three-significant-digit HDR histogram.
+///
+/// The cells are kept in chunks of 1,024 (one per power of two), allocated as latencies reach
+/// them: one table would be reallocated as it grows, and the allocator keeps such large blocks
+/// apart (a run of M/M/4 held 4 MB more).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Latencies {
-    counts: Vec<u64>,
+    chunks: Vec<Box<[u64; CHUNK]>>,
     total: u64,
 }
+
+/// Cells per chunk.
+const CHUNK: usize = HALF as usize;
 
 /// The cell of `value`: as `Histogram::index_for` with three significant digits and a lowest
 /// discernible value of 1.
@@ -53,8 +60,8 @@ impl Latencies {
     #[inline(always)]
     pub fn record(&mut self, value: u64) {
         let i = cell(value);
-        match self.counts.get_mut(i) {
-            Some(c) => *c += 1,
+        match self.chunks.get_mut(i / CHUNK) {
+            Some(chunk) => chunk[i % CHUNK] += 1,
             None => self.grow_and_record(i),
         }
         self.total += 1;
@@ -63,8 +70,10 @@ impl Latencies {
     #[cold]
     #[inline(never)]
     fn grow_and_record(&mut self, i: usize) {
-        self.counts.resize(i + 1, 0);
-        self.counts[i] += 1;
+        while self.chunks.len() <= i / CHUNK {
+            self.chunks.push(Box::new([0; CHUNK]));
+        }
+        self.chunks[i / CHUNK][i % CHUNK] += 1;
     }
 
     /// How many latencies were recorded.
@@ -80,14 +89,31 @@ impl Latencies {
     /// The histogram of three significant digits that recording the same latencies would
     /// have made.
     pub fn histogram(&self) -> Histogram<u64> {
-        let mut h = Histogram::new(3).expect("3 significant digits is a valid precision");
+        // Sized once for the highest latency recorded (growing it as the values come would
+        // reallocate its table a cell range at a time), and still growing if more is added.
+        let highest = self
+            .cells()
+            .filter(|&(_, n)| n != 0)
+            .last()
+            .map_or(0, |(i, _)| lowest_of(i));
+        let mut h = Histogram::new_with_max(highest.max(2), 3)
+            .expect("3 significant digits and a highest value of at least 2 are valid");
+        h.auto(true);
         self.add_to(&mut h);
         h
     }
 
+    /// Every cell with its count, lowest first.
+    fn cells(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter().copied())
+            .enumerate()
+    }
+
     /// Adds these latencies to `h`, a histogram of three significant digits.
     pub fn add_to(&self, h: &mut Histogram<u64>) {
-        for (i, &n) in self.counts.iter().enumerate() {
+        for (i, n) in self.cells() {
             if n != 0 {
                 h.record_n(lowest_of(i), n)
                     .expect("an auto-resizing histogram records what it was given before");
