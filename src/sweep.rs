@@ -39,6 +39,7 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::explore::random::wilson;
 use crate::explore::{decide, Budget, Exploration, Method, Order, Reductions, Timing, Verdict};
+use crate::report::latencies::Latencies;
 use crate::report::Stats;
 use crate::rng::{derive_seed, SimRng};
 use crate::scenario::recorded::touches_arrivals;
@@ -719,7 +720,9 @@ fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
         .iter()
         .enumerate()
         .map(|(t, task)| {
-            let mut all = hdrhistogram::Histogram::<u64>::new(3).expect("valid precision");
+            // The runs' latencies are summed as counts, and each run's mean and p99 read from its
+            // own (as its histogram would answer): no histogram is made per run.
+            let mut sum = Latencies::new();
             let mut means = Vec::new();
             let mut p99s = Vec::new();
             for f in facts {
@@ -727,11 +730,11 @@ fn summarise(scenario: &Scenario, facts: &[RunFacts], warmup: Tick) -> Runs {
                 if latencies.is_empty() {
                     continue;
                 }
-                let h = latencies.histogram();
-                all.add(&h).expect("histograms of one precision add");
-                means.push(secs(h.mean() as Tick));
-                p99s.push(secs(h.value_at_quantile(0.99)));
+                sum.add(latencies);
+                means.push(secs(latencies.mean() as Tick));
+                p99s.push(secs(latencies.value_at_quantile(0.99)));
             }
+            let all = sum.histogram();
             let latency = (!all.is_empty()).then(|| Latency {
                 finished: all.len(),
                 p50: secs(all.value_at_quantile(0.5)),

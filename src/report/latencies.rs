@@ -19,12 +19,12 @@ const HALF: u64 = SUB_BUCKETS / 2;
 
 /// Counts of recorded latencies, in the cells of a three-significant-digit HDR histogram.
 ///
-/// The cells are kept in chunks of 1,024 (one per power of two), allocated as latencies reach
-/// them: one table would be reallocated as it grows, and the allocator keeps such large blocks
-/// apart (a run of M/M/4 held 4 MB more).
+/// The cells are kept in chunks of 1,024 (one per power of two), each allocated when a latency
+/// first reaches it: one table would be reallocated as it grows, and the allocator keeps such
+/// large blocks apart (a run of M/M/4 held 4 MB more); a sweep's short runs touch a few chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Latencies {
-    chunks: Vec<Box<[u64; CHUNK]>>,
+    chunks: Vec<Option<Box<[u64; CHUNK]>>>,
     total: u64,
 }
 
@@ -40,14 +40,25 @@ fn cell(value: u64) -> usize {
     ((u64::from(bucket) + 1) * HALF + (value >> bucket) - HALF) as usize
 }
 
+/// How many powers of two the values of cell `i` are above the first 2,048.
+fn bucket_of(i: usize) -> u32 {
+    (i as u64 / HALF).saturating_sub(1) as u32
+}
+
 /// The lowest value of cell `i` (the inverse of [`cell`] on its lowest value).
 fn lowest_of(i: usize) -> u64 {
-    let i = i as u64;
-    if i < SUB_BUCKETS {
-        return i;
-    }
-    let bucket = i / HALF - 1;
-    (i - bucket * HALF) << bucket
+    let bucket = bucket_of(i);
+    (i as u64 - u64::from(bucket) * HALF) << bucket
+}
+
+/// The highest value of cell `i`, as `Histogram::highest_equivalent`.
+fn highest_of(i: usize) -> u64 {
+    lowest_of(i).saturating_add(1 << bucket_of(i)) - 1
+}
+
+/// The middle of cell `i` (rounded up), as `Histogram::median_equivalent`.
+fn median_of(i: usize) -> u64 {
+    lowest_of(i) + ((1u64 << bucket_of(i)) >> 1)
 }
 
 impl Latencies {
@@ -61,19 +72,38 @@ impl Latencies {
     pub fn record(&mut self, value: u64) {
         let i = cell(value);
         match self.chunks.get_mut(i / CHUNK) {
-            Some(chunk) => chunk[i % CHUNK] += 1,
-            None => self.grow_and_record(i),
+            Some(Some(chunk)) => chunk[i % CHUNK] += 1,
+            _ => self.add_to_cell(i, 1),
         }
         self.total += 1;
     }
 
+    /// Adds `n` to cell `i`, allocating its chunk if need be.
     #[cold]
     #[inline(never)]
-    fn grow_and_record(&mut self, i: usize) {
-        while self.chunks.len() <= i / CHUNK {
-            self.chunks.push(Box::new([0; CHUNK]));
+    fn add_to_cell(&mut self, i: usize, n: u64) {
+        if self.chunks.len() <= i / CHUNK {
+            self.chunks.resize(i / CHUNK + 1, None);
         }
-        self.chunks[i / CHUNK][i % CHUNK] += 1;
+        self.chunks[i / CHUNK].get_or_insert_with(|| Box::new([0; CHUNK]))[i % CHUNK] += n;
+    }
+
+    /// Adds every latency of `other` (a sweep sums the runs of a point).
+    pub fn add(&mut self, other: &Latencies) {
+        for (k, chunk) in other.chunks.iter().enumerate() {
+            let Some(chunk) = chunk else { continue };
+            if let Some(Some(mine)) = self.chunks.get_mut(k) {
+                for (a, b) in mine.iter_mut().zip(chunk.iter()) {
+                    *a += b;
+                }
+            } else {
+                if self.chunks.len() <= k {
+                    self.chunks.resize(k + 1, None);
+                }
+                self.chunks[k] = Some(chunk.clone());
+            }
+        }
+        self.total += other.total;
     }
 
     /// How many latencies were recorded.
@@ -86,39 +116,60 @@ impl Latencies {
         self.total == 0
     }
 
+    /// Every cell with a count, with its count, lowest first.
+    fn cells(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| c.as_ref().map(|c| (k, c)))
+            .flat_map(|(k, c)| c.iter().enumerate().map(move |(j, &n)| (k * CHUNK + j, n)))
+            .filter(|&(_, n)| n != 0)
+    }
+
+    /// The mean, as `Histogram::mean` computes it (each latency counted at the middle of its
+    /// cell, summed in the same order): 0 when none was recorded.
+    pub fn mean(&self) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        self.cells().fold(0.0_f64, |sum, (i, n)| {
+            sum + median_of(i) as f64 * n as f64 / self.total as f64
+        })
+    }
+
+    /// The value at `quantile`, as `Histogram::value_at_quantile` answers it: the highest value
+    /// of the cell where the count reaches `quantile` of the total (the lowest, for 0).
+    pub fn value_at_quantile(&self, quantile: f64) -> u64 {
+        let quantile = quantile.min(1.0);
+        let wanted = ((quantile * self.total as f64).ceil() as u64).max(1);
+        let mut so_far = 0;
+        for (i, n) in self.cells() {
+            so_far += n;
+            if so_far >= wanted {
+                return if quantile == 0.0 {
+                    lowest_of(i)
+                } else {
+                    highest_of(i)
+                };
+            }
+        }
+        0
+    }
+
     /// The histogram of three significant digits that recording the same latencies would
     /// have made.
     pub fn histogram(&self) -> Histogram<u64> {
         // Sized once for the highest latency recorded (growing it as the values come would
         // reallocate its table a cell range at a time), and still growing if more is added.
-        let highest = self
-            .cells()
-            .filter(|&(_, n)| n != 0)
-            .last()
-            .map_or(0, |(i, _)| lowest_of(i));
+        let highest = self.cells().last().map_or(0, |(i, _)| lowest_of(i));
         let mut h = Histogram::new_with_max(highest.max(2), 3)
             .expect("3 significant digits and a highest value of at least 2 are valid");
         h.auto(true);
-        self.add_to(&mut h);
-        h
-    }
-
-    /// Every cell with its count, lowest first.
-    fn cells(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.chunks
-            .iter()
-            .flat_map(|c| c.iter().copied())
-            .enumerate()
-    }
-
-    /// Adds these latencies to `h`, a histogram of three significant digits.
-    pub fn add_to(&self, h: &mut Histogram<u64>) {
         for (i, n) in self.cells() {
-            if n != 0 {
-                h.record_n(lowest_of(i), n)
-                    .expect("an auto-resizing histogram records what it was given before");
-            }
+            h.record_n(lowest_of(i), n)
+                .expect("the histogram is sized for the highest cell");
         }
+        h
     }
 }
 
@@ -149,6 +200,20 @@ mod tests {
                 .collect()
         };
         assert_eq!(cells(&a), cells(&b));
+        assert_eq!(fast.mean().to_bits(), b.mean().to_bits());
+        for q in [0.0, 0.001, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0, 1.5] {
+            assert_eq!(fast.value_at_quantile(q), b.value_at_quantile(q), "q {q}");
+        }
+        // Split in two and added back: the same counts.
+        let (left, right) = values.split_at(values.len() / 2);
+        let mut sum = Latencies::new();
+        for part in [left, right] {
+            let mut l = Latencies::new();
+            part.iter().for_each(|&v| l.record(v));
+            sum.add(&l);
+        }
+        assert_eq!(sum.histogram(), a);
+        assert_eq!(sum.len(), fast.len());
         if !values.is_empty() {
             assert_eq!(a.min(), b.min());
             assert_eq!(a.max(), b.max());
@@ -166,6 +231,8 @@ mod tests {
         for v in (0..5000).chain([1 << 20, (1 << 40) + 12345, (1 << 62) - 1, u64::MAX / 4]) {
             let i = cell(v);
             assert_eq!(lowest_of(i), h.lowest_equivalent(v), "value {v}");
+            assert_eq!(highest_of(i), h.highest_equivalent(v), "value {v}");
+            assert_eq!(median_of(i), h.median_equivalent(v), "value {v}");
             assert_eq!(cell(lowest_of(i)), i);
         }
     }
