@@ -23,34 +23,38 @@
 import random, sys, simpy
 
 
-def bare(n=1_000_000, lam=3.2, mu=1.0, c=4, seed=1):
-    rng = random.Random(seed)
+def simulate(job, n, lam, c, rng):
+    """Runs n Poisson arrivals at rate lam of job(env, servers) on c servers; returns both."""
     env = simpy.Environment()
     servers = simpy.Resource(env, capacity=c)
+    def source(env):
+        for _ in range(n):
+            yield env.timeout(rng.expovariate(lam))
+            env.process(job(env, servers))
+    env.process(source(env))
+    env.run()
+    return env, servers
+
+
+def bare(n=1_000_000, lam=3.2, mu=1.0, c=4, seed=1):
+    rng = random.Random(seed)
     waits = []
-    def job(env):
+    def job(env, servers):
         t0 = env.now
         with servers.request() as req:
             yield req
             waits.append(env.now - t0)
             yield env.timeout(rng.expovariate(mu))
-    def source(env):
-        for _ in range(n):
-            yield env.timeout(rng.expovariate(lam))
-            env.process(job(env))
-    env.process(source(env))
-    env.run()
+    simulate(job, n, lam, c, rng)
     print(sum(waits) / len(waits))
 
 
 def report(n=1_000_000, lam=3.2, mu=1.0, c=4, seed=1):
     rng = random.Random(seed)
-    env = simpy.Environment()
-    servers = simpy.Resource(env, capacity=c)
     latencies = []
     busy = [0.0]
     longest = [0]
-    def job(env):
+    def job(env, servers):
         t0 = env.now
         with servers.request() as req:
             # The queue's length as this task joins it, counting the task itself when no
@@ -63,12 +67,7 @@ def report(n=1_000_000, lam=3.2, mu=1.0, c=4, seed=1):
             yield env.timeout(service)
             busy[0] += service
         latencies.append(env.now - t0)
-    def source(env):
-        for _ in range(n):
-            yield env.timeout(rng.expovariate(lam))
-            env.process(job(env))
-    env.process(source(env))
-    env.run()
+    env, servers = simulate(job, n, lam, c, rng)
     end = env.now
     latencies.sort()
     def quantile(q):
