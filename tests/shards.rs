@@ -33,21 +33,7 @@ rate = 0.2
 "#;
 
 /// The incident: two parents at 0s, 10 subtasks each.
-const FANOUT: &str = r#"
-name = "fanout"
-seed = 1
-[[pool]]
-workers = 2
-[[task]]
-name = "main_task"
-steps = [{ spawn = "subtask", count = 10 }, { wait = "children" }]
-[[task]]
-name = "subtask"
-steps = [{ work = "4s" }]
-[[arrival]]
-task = "main_task"
-at = ["0s", "0s"]
-"#;
+const FANOUT: &str = include_str!("../scenarios/fanout.toml");
 
 /// The sweep every test splits: 4 worker counts × 2 rates, 6 runs each.
 const SWEEP: &[&str] = &[

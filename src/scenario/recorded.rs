@@ -432,20 +432,7 @@ mod tests {
     use super::*;
     use crate::scenario::{parse, TICKS_PER_SECOND};
 
-    const FANOUT: &str = r#"
-        name = "fanout"
-        [[pool]]
-        workers = 2
-        [[task]]
-        name = "main_task"
-        steps = [{ spawn = "subtask", count = 10 }, { wait = "children" }]
-        [[task]]
-        name = "subtask"
-        steps = [{ work = "4s" }]
-        [[arrival]]
-        task = "main_task"
-        at = ["0s", "0s"]
-    "#;
+    const FANOUT: &str = include_str!("../../scenarios/fanout.toml");
 
     fn scenario() -> Scenario {
         parse("fanout.toml", FANOUT, &[]).unwrap()
