@@ -369,7 +369,7 @@ pub fn run_to_end<C: Chooser, O: Observer>(
             next_choices = choices_mark(sim.choices_made());
         }
         let choice = if C::CANONICAL {
-            if sim.canonical_step(obs) {
+            if sim.canonical_step(obs, next_choices) {
                 if let Some(end) = after_step(sim, &mut next_tasks) {
                     return end;
                 }
@@ -420,8 +420,14 @@ impl Simulation<'_> {
     /// as [`apply`](Simulation::apply) would, without building the choice and looking it up
     /// again (the run loop of `qsim run` takes one at every step). False, with nothing done
     /// but stale timers dropped, when nothing is enabled.
+    ///
+    /// A take is followed at once by the run of the task taken when that is the canonical
+    /// rule's next choice and the run loop would check nothing in between: fewer than `limit`
+    /// choices are made (the loop's next look at its limits), and no OOM kill is pending. A
+    /// take changes nothing else the loop checks after a step (tasks alive, a deadlock, exits
+    /// in a row).
     #[inline(always)]
-    fn canonical_step<O: Observer>(&mut self, obs: &mut O) -> bool {
+    fn canonical_step<O: Observer>(&mut self, obs: &mut O, limit: u64) -> bool {
         // As `canonical_choice`: the OOM killer first, taking the lowest of the largest
         // processes (the canonical value); then the stale timers due now are dropped; then
         // the order is `for_each_enabled`'s, offering takes to the lowest idle worker only.
@@ -462,6 +468,15 @@ impl Simulation<'_> {
                     .expect("a pool that can take has an idle worker");
                 self.choices_made += 1;
                 self.take(w, obs);
+                // The next choice is the run of the first task just taken when a round of
+                // runs is under way or no pool can take another task (the agenda is as it
+                // was: no timer is due now).
+                if self.choices_made < limit
+                    && !self.oom_pending()
+                    && (self.mid_round || !(0..self.pools.len()).any(|p| self.pool_can_take(p)))
+                {
+                    self.run_first_taken(obs);
+                }
                 return true;
             }
         }

@@ -495,6 +495,16 @@ impl<'m> Simulation<'m> {
         &self.pools[p]
     }
 
+    /// The counters of every pool, in scenario order.
+    pub fn pool_counters(&self) -> &[PoolCounters] {
+        &self.pools
+    }
+
+    /// Every queue, in scenario order.
+    pub fn queues(&self) -> &[TaskQueue] {
+        &self.queues
+    }
+
     /// Every process, in [`ProcessId`] order; empty when the scenario does not model memory
     /// ([`Model::models_memory`]).
     pub fn processes(&self) -> &[Process] {

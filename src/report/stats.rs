@@ -356,8 +356,8 @@ impl Stats {
     fn integrate(&mut self, sim: &Simulation<'_>, dt: Tick) {
         // Products of two u64 fit a u128; the sums hold for any run qsim can make.
         let dt = u128::from(dt);
-        for (pool, (stats, &workers)) in self.pools.iter_mut().zip(&self.workers).enumerate() {
-            let counts = sim.pool(pool);
+        let pools = self.pools.iter_mut().zip(&self.workers);
+        for ((stats, &workers), counts) in pools.zip(sim.pool_counters()) {
             stats.idle += u128::from(counts.idle) * dt;
             if counts.waiting | counts.restarting == 0 {
                 // The usual case: every worker is idle or busy.
@@ -369,8 +369,8 @@ impl Stats {
                 stats.blocked += u128::from(counts.waiting) * dt;
             }
         }
-        for (q, area) in self.queue_area.iter_mut().enumerate() {
-            *area += sim.queue(q).len() as u128 * dt;
+        for (area, queue) in self.queue_area.iter_mut().zip(sim.queues()) {
+            *area += queue.len() as u128 * dt;
         }
     }
 }
