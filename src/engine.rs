@@ -73,6 +73,7 @@ pub use run::{
 };
 pub use state::{
     Activity, Group, Instance, Link, PoolCounters, Process, Simulation, Status, TaskResult, Worker,
+    WorkerTime,
 };
 pub use wait_for::Deadlock;
 

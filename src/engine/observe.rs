@@ -153,6 +153,13 @@ pub trait Observer {
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
         let _ = (sim, from, to);
     }
+
+    /// Called once when the run ends, with its final state ([`run_to_end`](super::run_to_end)
+    /// calls it at every end): where an observer that reads the engine's own running sums
+    /// (the time integrals of [`PoolCounters`](super::PoolCounters)) settles its figures.
+    fn ended(&mut self, sim: &Simulation<'_>) {
+        let _ = sim;
+    }
 }
 
 /// The observer that ignores everything.
@@ -168,6 +175,11 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
         self.0.time_passes(sim, from, to);
         self.1.time_passes(sim, from, to);
     }
+
+    fn ended(&mut self, sim: &Simulation<'_>) {
+        self.0.ended(sim);
+        self.1.ended(sim);
+    }
 }
 
 impl<O: Observer + ?Sized> Observer for &mut O {
@@ -177,6 +189,10 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
         (**self).time_passes(sim, from, to);
+    }
+
+    fn ended(&mut self, sim: &Simulation<'_>) {
+        (**self).ended(sim);
     }
 }
 
@@ -190,6 +206,12 @@ impl<O: Observer> Observer for Option<O> {
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
         if let Some(o) = self {
             o.time_passes(sim, from, to);
+        }
+    }
+
+    fn ended(&mut self, sim: &Simulation<'_>) {
+        if let Some(o) = self {
+            o.ended(sim);
         }
     }
 }

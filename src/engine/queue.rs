@@ -6,16 +6,22 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::scenario::Discipline;
+use crate::scenario::{Discipline, Tick};
 
 use super::InstanceId;
 
 /// The queued tasks of one queue, in the order its discipline gives them out, and how many
 /// there are (kept beside them: the run loop asks whether a queue is empty at every step).
+///
+/// It also keeps the time integral of its length as a sum over the changes of the length, as
+/// the pools' counters keep theirs ([`PoolCounters`](super::PoolCounters)): a push at instant
+/// `t` adds `t`, a take subtracts it, and [`queued_time`](TaskQueue::queued_time) is the
+/// length times the instant minus that sum.
 #[derive(Debug)]
 pub struct TaskQueue {
     len: usize,
     order: Order,
+    changes: u128,
 }
 
 /// The queued tasks, by discipline.
@@ -92,12 +98,19 @@ impl Clone for TaskQueue {
         TaskQueue {
             len: self.len,
             order: self.order.clone(),
+            changes: self.changes,
         }
     }
 
     fn clone_from(&mut self, source: &Self) {
-        self.len = source.len;
-        self.order.clone_from(&source.order);
+        let TaskQueue {
+            len,
+            order,
+            changes,
+        } = source;
+        self.len = *len;
+        self.order.clone_from(order);
+        self.changes = *changes;
     }
 }
 
@@ -109,13 +122,19 @@ impl TaskQueue {
             Discipline::Lifo => Order::Lifo(Vec::new()),
             Discipline::Priority => Order::Priority(BinaryHeap::new()),
         };
-        TaskQueue { len: 0, order }
+        TaskQueue {
+            len: 0,
+            order,
+            changes: 0,
+        }
     }
 
-    /// Adds a task; `order` is a run-wide enqueue counter that breaks priority ties.
+    /// Adds a task at instant `now`; `order` is a run-wide enqueue counter that breaks
+    /// priority ties.
     #[inline(always)]
-    pub fn push(&mut self, task: InstanceId, priority: i32, order: u64) {
+    pub fn push(&mut self, task: InstanceId, priority: i32, order: u64, now: Tick) {
         self.len += 1;
+        self.changes = self.changes.wrapping_add(u128::from(now));
         match &mut self.order {
             Order::Fifo(q) => q.items.push(task),
             Order::Lifo(q) => q.push(task),
@@ -123,13 +142,14 @@ impl TaskQueue {
         }
     }
 
-    /// Takes the task a worker gets next.
+    /// Takes the task a worker gets next, at instant `now`.
     #[inline(always)]
-    pub fn pop(&mut self) -> Option<InstanceId> {
+    pub fn pop(&mut self, now: Tick) -> Option<InstanceId> {
         if self.len == 0 {
             return None;
         }
         self.len -= 1;
+        self.changes = self.changes.wrapping_sub(u128::from(now));
         match &mut self.order {
             Order::Fifo(q) => q.pop(),
             Order::Lifo(q) => q.pop(),
@@ -141,6 +161,15 @@ impl TaskQueue {
     #[inline(always)]
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Task-ticks spent queued from instant 0 to instant `at`, which must be at or after the
+    /// last push or take (the current instant, or a later one before the queue changes): the
+    /// time integral of the queue's length.
+    pub fn queued_time(&self, at: Tick) -> u128 {
+        (self.len as u128)
+            .wrapping_mul(u128::from(at))
+            .wrapping_sub(self.changes)
     }
 
     /// True when nothing is queued.
@@ -215,27 +244,35 @@ mod tests {
     use super::*;
 
     fn drain(mut q: TaskQueue) -> Vec<InstanceId> {
-        std::iter::from_fn(|| q.pop()).collect()
+        std::iter::from_fn(|| q.pop(0)).collect()
     }
 
     /// The fifo queue's head index and compaction against the standard ring buffer, over a
-    /// long pseudo-random mix of pushes, takes and copies (copies restart from index 0).
+    /// long pseudo-random mix of pushes, takes and copies (copies restart from index 0); and
+    /// its time integral against the length summed over time, one step at a time (step `i`
+    /// at instant `3i`, several changes at some instants).
     #[test]
     fn fifo_matches_a_ring_buffer() {
         use std::collections::VecDeque;
         let mut fifo = TaskQueue::new(Discipline::Fifo);
         let mut reference = VecDeque::new();
+        let mut area = 0u128;
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         for step in 0..20_000u32 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
+            let now = Tick::from(step / 2 * 3);
+            if step % 2 == 0 && step > 0 {
+                area += reference.len() as u128 * 3;
+            }
+            assert_eq!(fifo.queued_time(now), area);
             match x % 7 {
                 0..=2 => {
-                    fifo.push(step, 0, step as u64);
+                    fifo.push(step, 0, step as u64, now);
                     reference.push_back(step);
                 }
-                3..=5 => assert_eq!(fifo.pop(), reference.pop_front()),
+                3..=5 => assert_eq!(fifo.pop(now), reference.pop_front()),
                 _ => {
                     let mut copy = TaskQueue::new(Discipline::Fifo);
                     copy.clone_from(&fifo);
@@ -248,6 +285,11 @@ mod tests {
             }
             assert_eq!(fifo.len(), reference.len());
             assert!(fifo.iter_in_order().eq(reference.iter().copied()));
+            assert_eq!(fifo.queued_time(now), area);
+            assert_eq!(
+                fifo.queued_time(now + 5),
+                area + reference.len() as u128 * 5
+            );
         }
     }
 
@@ -261,7 +303,7 @@ mod tests {
         ] {
             let mut q = TaskQueue::new(d);
             for (order, (task, prio)) in pushes.iter().enumerate() {
-                q.push(*task, *prio, order as u64);
+                q.push(*task, *prio, order as u64, 0);
             }
             assert_eq!(q.in_order(), expected);
             assert_eq!(q.iter_in_order().collect::<Vec<_>>(), expected);

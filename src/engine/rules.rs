@@ -213,7 +213,7 @@ impl<'m> Simulation<'m> {
         let queues = &self.model.scenario.pools[p].queues;
         let task = queues
             .iter()
-            .find_map(|&q| self.queues[q].pop())
+            .find_map(|&q| self.queues[q].pop(self.now))
             .expect("take choice has a task to take");
         self.set_activity(w, Activity::Running(task));
         let inst = &mut self.instances[task as usize];
@@ -411,7 +411,7 @@ impl<'m> Simulation<'m> {
         self.instances[id as usize].status = Status::Queued(task.queue);
         self.instances[id as usize].enqueued_at = self.now;
         self.enqueue_order += 1;
-        self.queues[task.queue].push(id, task.priority, self.enqueue_order);
+        self.queues[task.queue].push(id, task.priority, self.enqueue_order, self.now);
     }
 
     #[inline(always)]

@@ -309,9 +309,22 @@ pub enum End {
 }
 
 /// Runs `sim` to its end with `chooser` deciding every choice, reporting to `obs`, and says
-/// how it ended. Cheaper than [`run`] for callers that only count outcomes (Monte Carlo): a
-/// deadlock is detected but not explained.
+/// how it ended; `obs` hears [`Observer::ended`] last, at every end. Cheaper than [`run`] for
+/// callers that only count outcomes (Monte Carlo): a deadlock is detected but not explained.
 pub fn run_to_end<C: Chooser, O: Observer>(
+    sim: &mut Simulation<'_>,
+    chooser: &mut C,
+    obs: &mut O,
+    limits: Limits,
+) -> End {
+    let end = run_loop(sim, chooser, obs, limits);
+    obs.ended(sim);
+    end
+}
+
+/// [`run_to_end`]'s loop.
+#[inline(always)]
+fn run_loop<C: Chooser, O: Observer>(
     sim: &mut Simulation<'_>,
     chooser: &mut C,
     obs: &mut O,

@@ -3,14 +3,22 @@
 //! It runs inside the engine's loop at every event, so it keeps only aggregates, sized by the
 //! scenario (task types, pools, queues) and never by the number of tasks: a counter per task type,
 //! latencies per task type as the counts of an HDR histogram of 3 significant digits
-//! ([`Latencies`], constant memory; the histogram itself is made when a report asks), three
-//! worker-time integrals per pool, and a maximum per queue. Per-instance facts it needs (when a
-//! task was queued) are read from the engine's own instance table while the task is alive.
+//! ([`Latencies`], constant memory; the histogram itself is made when a report asks), the
+//! worker-time integrals of each pool and the queued-time integral of each queue, and a maximum
+//! per queue. Per-instance facts it needs (when a task was queued) are read from the engine's
+//! own instance table while the task is alive.
+//!
+//! The time integrals are the engine's: its pool counters and queues keep them as sums over
+//! their changes ([`PoolCounters`](crate::engine::PoolCounters)), which costs an addition per
+//! change, where integrating here at every move of the clock cost a multiplication per
+//! counter and queue at every move. The statistics take them when the clock passes the warmup
+//! and when the run ends ([`Observer::ended`]), and keep the difference: the figures of
+//! [`Stats::pools`] and [`Stats::queue_area`] are settled once the run has ended.
 //!
 //! Memory and the life of processes ([`MemoryStats`]) are sized by the processes: a peak per
 //! process and per pool, restarts per pool and cause, and the first few tasks lost.
 
-use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult};
+use crate::engine::{Event, Exit, Observer, Simulation, Status, TaskResult, WorkerTime};
 use crate::scenario::{Scenario, Tick};
 
 use super::latencies::Latencies;
@@ -217,20 +225,45 @@ impl MemoryStats {
 pub struct Stats {
     /// Per task type, in scenario order.
     pub tasks: Vec<TaskStats>,
-    /// Per pool, in scenario order.
+    /// Per pool, in scenario order; settled when the run ends ([`Observer::ended`]).
     pub pools: Vec<PoolStats>,
     /// Largest number of tasks queued at once, per queue in scenario order.
     pub max_queue: Vec<u64>,
     /// The time integral of each queue's length, in task-ticks (its mean length is this over
-    /// the time observed).
+    /// the time observed); settled when the run ends.
     pub queue_area: Vec<u128>,
     /// Observations start at this instant: tasks queued before it are not counted, and worker
     /// and queue time before it is not integrated (transient removal, `qsim sweep --warmup`).
     pub warmup: Tick,
     /// Memory and restarts, when the scenario models memory.
     pub memory: Option<MemoryStats>,
-    /// Workers per pool, in scenario order (read at every move of the clock).
+    /// Workers per pool, in scenario order.
     workers: Vec<u32>,
+    /// The engine's time integrals at the end of the warmup, once the clock has reached it.
+    start: Option<Integrals>,
+}
+
+/// The engine's time integrals at one instant: worker time per pool, queued time per queue.
+#[derive(Clone, Debug)]
+struct Integrals {
+    at: Tick,
+    pools: Vec<WorkerTime>,
+    queues: Vec<u128>,
+}
+
+impl Integrals {
+    /// The integrals of `sim` from instant 0 to `at` (at or after its last change).
+    fn at(sim: &Simulation<'_>, at: Tick) -> Integrals {
+        Integrals {
+            at,
+            pools: sim
+                .pool_counters()
+                .iter()
+                .map(|c| c.worker_time(at))
+                .collect(),
+            queues: sim.queues().iter().map(|q| q.queued_time(at)).collect(),
+        }
+    }
 }
 
 impl Stats {
@@ -244,6 +277,7 @@ impl Stats {
             warmup: 0,
             memory: scenario.models_memory().then(|| MemoryStats::new(scenario)),
             workers: scenario.pools.iter().map(|p| p.workers).collect(),
+            start: None,
         }
     }
 
@@ -339,39 +373,51 @@ impl Observer for Stats {
         }
     }
 
-    // Inlined into the engine's `advance_time`, which calls it at every move of the clock: the
-    // call itself cost about a fifth of the integration.
+    // Inlined into the engine's `advance_time`, which calls it at every move of the clock:
+    // after the warmup is reached it is one comparison.
     #[inline(always)]
     fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
-        let dt = to.saturating_sub(from.max(self.warmup));
-        if dt != 0 {
-            self.integrate(sim, dt);
+        if self.start.is_none() && to >= self.warmup {
+            self.take_start(sim, from);
+        }
+    }
+
+    fn ended(&mut self, sim: &Simulation<'_>) {
+        // A run that ended before its warmup did observe no time.
+        let Some(start) = &self.start else { return };
+        let now = sim.now();
+        let elapsed = u128::from(now - start.at);
+        let end = Integrals::at(sim, now);
+        let pools = self.pools.iter_mut().zip(&self.workers);
+        for ((stats, &workers), (end, start)) in pools.zip(end.pools.iter().zip(&start.pools)) {
+            let idle = end.idle - start.idle;
+            let blocked = end.waiting - start.waiting;
+            let restarting = end.restarting - start.restarting;
+            *stats = PoolStats {
+                busy: u128::from(workers) * elapsed - idle - blocked - restarting,
+                blocked,
+                idle,
+                restarting,
+            };
+        }
+        for ((area, end), start) in self
+            .queue_area
+            .iter_mut()
+            .zip(end.queues)
+            .zip(&start.queues)
+        {
+            *area = end - start;
         }
     }
 }
 
 impl Stats {
-    /// Adds `dt` ticks of the current worker counts and queue lengths to their integrals.
-    #[inline(always)]
-    fn integrate(&mut self, sim: &Simulation<'_>, dt: Tick) {
-        // Products of two u64 fit a u128; the sums hold for any run qsim can make.
-        let dt = u128::from(dt);
-        let pools = self.pools.iter_mut().zip(&self.workers);
-        for ((stats, &workers), counts) in pools.zip(sim.pool_counters()) {
-            stats.idle += u128::from(counts.idle) * dt;
-            if counts.waiting | counts.restarting == 0 {
-                // The usual case: every worker is idle or busy.
-                stats.busy += u128::from(workers - counts.idle) * dt;
-            } else {
-                let held = workers - counts.idle - counts.restarting;
-                stats.busy += u128::from(held - counts.waiting) * dt;
-                stats.restarting += u128::from(counts.restarting) * dt;
-                stats.blocked += u128::from(counts.waiting) * dt;
-            }
-        }
-        for (area, queue) in self.queue_area.iter_mut().zip(sim.queues()) {
-            *area += queue.len() as u128 * dt;
-        }
+    /// Takes the engine's integrals at the end of the warmup, which the clock is about to
+    /// reach or pass, moving on from `from` (the state holds until then); or at `from`, for
+    /// statistics that began to watch a run after its warmup.
+    #[inline(never)]
+    fn take_start(&mut self, sim: &Simulation<'_>, from: Tick) {
+        self.start = Some(Integrals::at(sim, from.max(self.warmup)));
     }
 }
 
@@ -420,6 +466,83 @@ mod tests {
         simulate(&model, &mut queued, Limits::default());
         assert!(queued.0 > 0);
         assert_eq!(stats.queue_area, [queued.0]);
+    }
+
+    /// Integrates worker and queue time at every move of the clock, the plain way: the oracle
+    /// of the engine's sums over changes.
+    struct Integrator {
+        warmup: Tick,
+        workers: Vec<u32>,
+        pools: Vec<PoolStats>,
+        queues: Vec<u128>,
+    }
+
+    impl Observer for Integrator {
+        fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
+            let dt = u128::from(to.saturating_sub(from.max(self.warmup)));
+            for (p, counts) in sim.pool_counters().iter().enumerate() {
+                let (workers, idle) = (self.workers[p], counts.idle);
+                let held = workers - idle - counts.restarting;
+                let stats = &mut self.pools[p];
+                stats.idle += u128::from(idle) * dt;
+                stats.busy += u128::from(held - counts.waiting) * dt;
+                stats.blocked += u128::from(counts.waiting) * dt;
+                stats.restarting += u128::from(counts.restarting) * dt;
+            }
+            for (q, queue) in sim.queues().iter().enumerate() {
+                self.queues[q] += queue.len() as u128 * dt;
+            }
+        }
+    }
+
+    /// The worker and queue time the statistics settle from the engine's sums are those
+    /// integrated at every move of the clock, in every scenario of `scenarios/`, run to its
+    /// end or stopped early, with no warmup and with warmups that end before, during and
+    /// after the run.
+    #[test]
+    fn worker_and_queue_time_are_the_integrals_over_every_move_of_the_clock() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        assert!(files.len() > 10);
+        let mut observed = 0;
+        for file in files {
+            let model = Model::new(crate::scenario::load(&file, &[]).unwrap());
+            let s = &model.scenario;
+            let end = simulate(&model, &mut (), Limits::default()).1.now();
+            for max_events in [7, 100, 1_000_000] {
+                for warmup in [0, 1, end / 3, end, end + 1] {
+                    let limits = Limits {
+                        max_events,
+                        ..Limits::default()
+                    };
+                    let mut stats = Stats::after_warmup(s, warmup);
+                    let mut oracle = Integrator {
+                        warmup,
+                        workers: s.pools.iter().map(|p| p.workers).collect(),
+                        pools: vec![PoolStats::default(); s.pools.len()],
+                        queues: vec![0; s.queues.len()],
+                    };
+                    let (_, sim) = simulate(&model, &mut (&mut stats, &mut oracle), limits);
+                    let what =
+                        format!("{} warmup {warmup} max-events {max_events}", file.display());
+                    assert_eq!(stats.pools, oracle.pools, "{what}");
+                    assert_eq!(stats.queue_area, oracle.queues, "{what}");
+                    let seen = u128::from(sim.now().saturating_sub(warmup));
+                    for (pool, p) in stats.pools.iter().zip(&s.pools) {
+                        assert_eq!(pool.total(), u128::from(p.workers) * seen, "{what}");
+                    }
+                    observed += u128::from(stats.pools.iter().any(|p| p.blocked > 0));
+                    observed += u128::from(stats.pools.iter().any(|p| p.restarting > 0));
+                }
+            }
+        }
+        // Scenarios with waits and with restarts were among them.
+        assert!(observed > 10, "{observed}");
     }
 
     #[test]
