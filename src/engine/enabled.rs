@@ -99,16 +99,15 @@ impl<'m> Simulation<'m> {
             if !self.pool_can_take(pool) {
                 continue;
             }
-            let workers = self.model.workers_of(pool);
-            let idle_workers = workers.filter(|&w| self.workers[w as usize].is_idle());
             match idle {
                 Idle::Every => {
-                    for w in idle_workers {
+                    let workers = self.model.workers_of(pool);
+                    for w in workers.filter(|&w| self.workers[w as usize].is_idle()) {
                         visit(Choice::Take(w))?;
                     }
                 }
                 Idle::Lowest => {
-                    if let Some(w) = { idle_workers }.next() {
+                    if let Some(w) = self.lowest_idle(pool) {
                         visit(Choice::Take(w))?;
                     }
                 }
@@ -169,10 +168,13 @@ impl<'m> Simulation<'m> {
     /// Whether pool `p` has an idle worker and some queue of it has a task.
     #[inline(always)]
     pub(super) fn pool_can_take(&self, p: usize) -> bool {
-        self.pools[p].idle != 0
-            && self.scenario().pools[p]
-                .queues
-                .iter()
-                .any(|&q| !self.queues[q].is_empty())
+        // Both halves are computed and joined without a branch each: whether a worker is idle
+        // and whether a task is queued are outcomes a processor cannot guess, and most pools
+        // take from one queue.
+        let queued = match self.scenario().pools[p].queues.as_slice() {
+            [q] => !self.queues[*q].is_empty(),
+            queues => queues.iter().any(|&q| !self.queues[q].is_empty()),
+        };
+        (self.pools[p].idle != 0) & queued
     }
 }

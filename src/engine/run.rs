@@ -475,9 +475,7 @@ impl Simulation<'_> {
         for pool in 0..self.pools.len() {
             if self.pool_can_take(pool) {
                 let w = self
-                    .model
-                    .workers_of(pool)
-                    .find(|&w| self.workers[w as usize].is_idle())
+                    .lowest_idle(pool)
                     .expect("a pool that can take has an idle worker");
                 self.choices_made += 1;
                 self.take(w, obs);

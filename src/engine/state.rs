@@ -199,6 +199,10 @@ pub struct PoolCounters {
     pub waiting_untimed: u32,
     /// Workers whose process (or thread) is restarting.
     pub restarting: u32,
+    /// Which of the pool's first 64 workers are idle: bit `i` for its `i`-th worker, so that
+    /// the lowest idle worker is a count of trailing zeros (see
+    /// [`Simulation::lowest_idle`]), not a walk whose length a processor cannot guess.
+    idle_low: u64,
     changes: Changes,
 }
 
@@ -227,30 +231,34 @@ impl PoolCounters {
     fn fresh(workers: u32) -> PoolCounters {
         PoolCounters {
             idle: workers,
+            idle_low: u64::MAX >> (64 - workers.min(64)),
             ..PoolCounters::default()
         }
     }
 
-    /// Counts a worker that begins `activity` at instant `now`.
+    /// Counts the pool's worker `i` (`bit` is `1 << i`, or 0 past the 64th), which begins
+    /// `activity` at instant `now`.
     #[inline(always)]
-    fn enter(&mut self, activity: Activity, now: Tick) {
-        self.count(activity, 1, u128::from(now));
+    fn enter(&mut self, activity: Activity, bit: u64, now: Tick) {
+        self.count(activity, 1, bit, u128::from(now));
     }
 
-    /// Counts a worker that ends `activity` at instant `now`.
+    /// Counts the pool's worker whose `bit` is given (as for `enter`), which ends `activity` at
+    /// instant `now`.
     #[inline(always)]
-    fn leave(&mut self, activity: Activity, now: Tick) {
-        self.count(activity, u32::MAX, u128::from(now).wrapping_neg());
+    fn leave(&mut self, activity: Activity, bit: u64, now: Tick) {
+        self.count(activity, u32::MAX, bit, u128::from(now).wrapping_neg());
     }
 
     /// Counts a worker doing `activity` in (`delta` `+1`, `moment` `t`) or out (`-1` and `-t`,
-    /// as wrapping additions).
+    /// as wrapping additions); a worker going idle or leaving idle flips its `bit`.
     #[inline(always)]
-    fn count(&mut self, activity: Activity, delta: u32, moment: u128) {
+    fn count(&mut self, activity: Activity, delta: u32, bit: u64, moment: u128) {
         let sums = &mut self.changes;
         match activity {
             Activity::Idle => {
                 self.idle = self.idle.wrapping_add(delta);
+                self.idle_low ^= bit;
                 sums.idle = sums.idle.wrapping_add(moment);
             }
             Activity::Running(_) => {}
@@ -469,9 +477,28 @@ impl<'m> Simulation<'m> {
     #[inline(always)]
     pub(super) fn set_activity(&mut self, w: WorkerId, activity: Activity) {
         let old = std::mem::replace(&mut self.workers[w as usize].activity, activity);
-        let pool = &mut self.pools[self.model.pool_of(w)];
-        pool.leave(old, self.now);
-        pool.enter(activity, self.now);
+        let p = self.model.pool_of(w);
+        let i = w - self.model.workers_of(p).start;
+        let bit = if i < 64 { 1 << i } else { 0 };
+        let pool = &mut self.pools[p];
+        pool.leave(old, bit, self.now);
+        pool.enter(activity, bit, self.now);
+    }
+
+    /// The lowest idle worker of pool `p`, if any: the one the canonical rule gives a task.
+    #[inline(always)]
+    pub(super) fn lowest_idle(&self, p: PoolId) -> Option<WorkerId> {
+        let counts = &self.pools[p];
+        let workers = self.model.workers_of(p);
+        if counts.idle_low != 0 {
+            return Some(workers.start + counts.idle_low.trailing_zeros());
+        }
+        if counts.idle == 0 {
+            return None;
+        }
+        workers
+            .skip(64)
+            .find(|&w| self.workers[w as usize].is_idle())
     }
 
     /// The scenario.
