@@ -442,3 +442,59 @@ fn a_recycled_state_equals_a_clone() {
     recycled.clone_from(&a);
     assert_eq!(format!("{recycled:?}"), format!("{:?}", a.clone()));
 }
+
+/// Checks at every event that each pool's lowest idle worker, read from its mask, is the
+/// first idle worker found by walking the pool.
+struct LowestIdle(u64);
+
+impl Observer for LowestIdle {
+    fn event(&mut self, sim: &Simulation<'_>, _: &Event) {
+        for p in 0..sim.scenario().pools.len() {
+            let walked = sim
+                .model
+                .workers_of(p)
+                .find(|&w| sim.workers[w as usize].is_idle());
+            assert_eq!(sim.lowest_idle(p), walked, "pool {p} at {}", sim.now());
+            self.0 += u64::from(walked.is_some_and(|w| w >= 64));
+        }
+    }
+}
+
+/// The mask of idle workers agrees with the workers at every event: in every scenario of
+/// `scenarios/`, with pools of a few workers and of more than 64 (past the mask), run with
+/// the canonical rule and with random ties.
+#[test]
+fn the_lowest_idle_worker_is_the_first_idle_one() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut past_the_mask = 0;
+    for file in &files {
+        let base = crate::scenario::load(file, &[]).unwrap();
+        for workers in [None, Some(3), Some(70), Some(130)] {
+            let mut scenario = base.clone();
+            if let Some(w) = workers {
+                for pool in &mut scenario.pools {
+                    pool.workers = w;
+                }
+            }
+            for ties in [Ties::Canonical, Ties::Random] {
+                scenario.ties = ties;
+                let model = Model::new(scenario.clone());
+                let mut check = LowestIdle(0);
+                let limits = Limits {
+                    max_events: 20_000,
+                    ..Limits::default()
+                };
+                simulate(&model, &mut check, limits);
+                past_the_mask += check.0;
+            }
+        }
+    }
+    // Some pools had their lowest idle worker past the 64th.
+    assert!(past_the_mask > 0);
+}
