@@ -176,6 +176,17 @@ impl<'m> Simulation<'m> {
                 self.instances[task as usize].pc += 1;
                 self.proceed(task, obs);
             }
+            _ => self.fire_other(entry, obs),
+        }
+    }
+
+    /// [`fire`](Self::fire) for the timers other than arrivals and ends of work: kept out of
+    /// the run loop's code, which fires those two at almost every timer.
+    #[cold]
+    #[inline(never)]
+    fn fire_other<O: Observer>(&mut self, entry: Entry, obs: &mut O) {
+        match entry.timer {
+            Timer::Arrival { .. } | Timer::WorkDone { .. } => unreachable!("fired by `fire`"),
             Timer::Restarted { process } => self.restart_process(process, obs),
             Timer::ThreadReplaced { worker } => {
                 self.set_activity(worker, Activity::Idle);
