@@ -231,7 +231,7 @@ impl Report {
             .map(|(id, ((task, t), unfinished))| {
                 debug_assert_eq!(
                     t.arrived,
-                    u64::from(sim.created()[id]),
+                    sim.created()[id],
                     "stats must observe the whole run of {}",
                     task.name
                 );

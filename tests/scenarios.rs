@@ -302,7 +302,7 @@ fn the_incident_deadlocks_and_more_workers_move_the_limit() {
     assert_eq!(outcome.name(), "completed");
     assert_eq!(sim.now(), parse_duration("36s").unwrap());
     assert_eq!(finished.completed, 22);
-    assert_eq!(sim.created().iter().sum::<u32>(), 22);
+    assert_eq!(sim.created().iter().sum::<u64>(), 22);
 }
 
 #[test]

@@ -16,12 +16,14 @@ use super::InstanceId;
 /// It also keeps the time integral of its length as a sum over the changes of the length, as
 /// the pools' counters keep theirs ([`PoolCounters`](super::PoolCounters)): a push at instant
 /// `t` adds `t`, a take subtracts it, and [`queued_time`](TaskQueue::queued_time) is the
-/// length times the instant minus that sum.
+/// length times the instant minus that sum. And the most tasks it held at once
+/// ([`longest`](TaskQueue::longest)), one comparison a push.
 #[derive(Debug)]
 pub struct TaskQueue {
     len: usize,
     order: Order,
     changes: u128,
+    longest: usize,
 }
 
 /// The queued tasks, by discipline.
@@ -99,6 +101,7 @@ impl Clone for TaskQueue {
             len: self.len,
             order: self.order.clone(),
             changes: self.changes,
+            longest: self.longest,
         }
     }
 
@@ -107,10 +110,12 @@ impl Clone for TaskQueue {
             len,
             order,
             changes,
+            longest,
         } = source;
         self.len = *len;
         self.order.clone_from(order);
         self.changes = *changes;
+        self.longest = *longest;
     }
 }
 
@@ -126,6 +131,7 @@ impl TaskQueue {
             len: 0,
             order,
             changes: 0,
+            longest: 0,
         }
     }
 
@@ -134,6 +140,7 @@ impl TaskQueue {
     #[inline(always)]
     pub fn push(&mut self, task: InstanceId, priority: i32, order: u64, now: Tick) {
         self.len += 1;
+        self.longest = self.longest.max(self.len);
         self.changes = self.changes.wrapping_add(u128::from(now));
         match &mut self.order {
             Order::Fifo(q) => q.items.push(task),
@@ -170,6 +177,11 @@ impl TaskQueue {
         (self.len as u128)
             .wrapping_mul(u128::from(at))
             .wrapping_sub(self.changes)
+    }
+
+    /// The most tasks queued at once since the run began, as seen after each push.
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// True when nothing is queued.

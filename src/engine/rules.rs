@@ -173,8 +173,17 @@ impl<'m> Simulation<'m> {
                 self.schedule_arrival(stream);
             }
             Timer::WorkDone { task } => {
-                self.instances[task as usize].pc += 1;
-                self.proceed(task, obs);
+                let inst = &mut self.instances[task as usize];
+                inst.pc += 1;
+                // A task whose work was its last step completes here, without a walk of its
+                // steps (most tasks `qsim run` runs end with their work); see `proceed`.
+                let steps = self.model.scenario.tasks[inst.task].steps.len();
+                match inst.status {
+                    Status::Working(w) if inst.pc as usize == steps => {
+                        self.finish(task, w, TaskResult::Completed, obs)
+                    }
+                    _ => self.proceed(task, obs),
+                }
             }
             _ => self.fire_other(entry, obs),
         }
@@ -388,7 +397,8 @@ impl<'m> Simulation<'m> {
         let fresh = Instance {
             task,
             pc: 0,
-            serial: self.created[task],
+            // The display number wraps past 2^32 instances of one type.
+            serial: self.created[task] as u32,
             status: Status::Free,
             parent,
             group,

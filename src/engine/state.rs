@@ -396,7 +396,7 @@ state! {
         pub(super) free_slots: Vec<InstanceId>,
         pub(super) groups: Vec<Group>,
         pub(super) free_groups: Vec<u32>,
-        pub(super) created: Vec<u32>,
+        pub(super) created: Vec<u64>,
         pub(super) queues: Vec<TaskQueue>,
         pub(super) workers: Vec<Worker>,
         pub(super) pools: Vec<PoolCounters>,
@@ -522,7 +522,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Instances created so far, per task type (arrivals, spawns and callbacks).
-    pub fn created(&self) -> &[u32] {
+    pub fn created(&self) -> &[u64] {
         &self.created
     }
 

@@ -11,9 +11,13 @@
 //! The time integrals are the engine's: its pool counters and queues keep them as sums over
 //! their changes ([`PoolCounters`](crate::engine::PoolCounters)), which costs an addition per
 //! change, where integrating here at every move of the clock cost a multiplication per
-//! counter and queue at every move. The statistics take them when the clock passes the warmup
-//! and when the run ends ([`Observer::ended`]), and keep the difference: the figures of
-//! [`Stats::pools`] and [`Stats::queue_area`] are settled once the run has ended.
+//! counter and queue at every move. So are the counts of tasks created and the longest
+//! queues, which the engine keeps anyway (a task's serial number) or for one comparison a
+//! push. The statistics take the sums when the clock passes the warmup and when the run ends
+//! ([`Observer::ended`]), and keep the difference: the figures of [`Stats::pools`],
+//! [`Stats::queue_area`], [`TaskStats::arrived`] and [`Stats::max_queue`] are settled once the
+//! run has ended. (A longest queue since the warmup cannot be told from the engine's since
+//! instant 0: with a warmup, the statistics look at each queue as tasks join it.)
 //!
 //! Memory and the life of processes ([`MemoryStats`]) are sized by the processes: a peak per
 //! process and per pool, restarts per pool and cause, and the first few tasks lost.
@@ -30,7 +34,8 @@ const LATENCY_CAP: u64 = (i64::MAX / 2) as u64;
 /// Aggregates of one task type.
 #[derive(Clone, Debug)]
 pub struct TaskStats {
-    /// Instances created: arrivals, spawns and callbacks.
+    /// Instances created: arrivals, spawns and callbacks (the engine's counts, settled when the
+    /// run ends).
     pub arrived: u64,
     /// Instances that ran out of steps.
     pub completed: u64,
@@ -227,7 +232,9 @@ pub struct Stats {
     pub tasks: Vec<TaskStats>,
     /// Per pool, in scenario order; settled when the run ends ([`Observer::ended`]).
     pub pools: Vec<PoolStats>,
-    /// Largest number of tasks queued at once, per queue in scenario order.
+    /// Largest number of tasks queued at once, per queue in scenario order, as seen each time a
+    /// task joins a queue (created, or put back by `acks_late`): the engine's longest queues,
+    /// settled when the run ends; after a warmup, seen event by event from its end.
     pub max_queue: Vec<u64>,
     /// The time integral of each queue's length, in task-ticks (its mean length is this over
     /// the time observed); settled when the run ends.
@@ -243,16 +250,18 @@ pub struct Stats {
     start: Option<Integrals>,
 }
 
-/// The engine's time integrals at one instant: worker time per pool, queued time per queue.
+/// The engine's running sums at one instant: worker time per pool, queued time per queue,
+/// and instances created per task type.
 #[derive(Clone, Debug)]
 struct Integrals {
     at: Tick,
     pools: Vec<WorkerTime>,
     queues: Vec<u128>,
+    created: Vec<u64>,
 }
 
 impl Integrals {
-    /// The integrals of `sim` from instant 0 to `at` (at or after its last change).
+    /// The sums of `sim` from instant 0 to `at` (at or after its last change).
     fn at(sim: &Simulation<'_>, at: Tick) -> Integrals {
         Integrals {
             at,
@@ -262,6 +271,17 @@ impl Integrals {
                 .map(|c| c.worker_time(at))
                 .collect(),
             queues: sim.queues().iter().map(|q| q.queued_time(at)).collect(),
+            created: sim.created().to_vec(),
+        }
+    }
+
+    /// The sums of a run of `scenario` before anything happened.
+    fn zero(scenario: &Scenario) -> Integrals {
+        Integrals {
+            at: 0,
+            pools: vec![WorkerTime::default(); scenario.pools.len()],
+            queues: vec![0; scenario.queues.len()],
+            created: vec![0; scenario.tasks.len()],
         }
     }
 }
@@ -269,34 +289,38 @@ impl Integrals {
 impl Stats {
     /// Empty statistics for a run of `scenario`.
     pub fn new(scenario: &Scenario) -> Stats {
-        Stats {
-            tasks: scenario.tasks.iter().map(|_| TaskStats::new()).collect(),
-            pools: vec![PoolStats::default(); scenario.pools.len()],
-            max_queue: vec![0; scenario.queues.len()],
-            queue_area: vec![0; scenario.queues.len()],
-            warmup: 0,
-            memory: scenario.models_memory().then(|| MemoryStats::new(scenario)),
-            workers: scenario.pools.iter().map(|p| p.workers).collect(),
-            start: None,
-        }
+        Stats::after_warmup(scenario, 0)
     }
 
     /// Empty statistics that observe only from instant `warmup` on.
     pub fn after_warmup(scenario: &Scenario, warmup: Tick) -> Stats {
         Stats {
+            tasks: scenario.tasks.iter().map(|_| TaskStats::new()).collect(),
+            pools: vec![PoolStats::default(); scenario.pools.len()],
+            max_queue: vec![0; scenario.queues.len()],
+            queue_area: vec![0; scenario.queues.len()],
             warmup,
-            ..Stats::new(scenario)
+            memory: scenario.models_memory().then(|| MemoryStats::new(scenario)),
+            workers: scenario.pools.iter().map(|p| p.workers).collect(),
+            // Without a warmup, everything from instant 0 counts, the creations at 0 before
+            // the clock first moves among them.
+            start: (warmup == 0).then(|| Integrals::zero(scenario)),
         }
     }
 
-    /// Counts a new instance and notes its queue's length.
+    /// Notes the length of a queue a task was just put on, when a warmup keeps the
+    /// statistics from reading the engine's longest queues (see [`Stats::ended`]).
     #[inline(always)]
-    fn created(&mut self, sim: &Simulation<'_>, task: u32) {
-        if sim.now() < self.warmup {
+    fn queued(&mut self, sim: &Simulation<'_>, task: u32) {
+        if self.warmup == 0 || sim.now() < self.warmup {
             return;
         }
+        self.queued_after_warmup(sim, task);
+    }
+
+    #[inline(never)]
+    fn queued_after_warmup(&mut self, sim: &Simulation<'_>, task: u32) {
         let inst = sim.instance(task);
-        self.tasks[inst.task].arrived += 1;
         let q = sim.scenario().tasks[inst.task].queue;
         // The engine may report the creation just before or just after putting the task on its
         // queue; count it either way.
@@ -343,7 +367,7 @@ impl Observer for Stats {
         match *event {
             Event::Arrived { task }
             | Event::Spawned { task, .. }
-            | Event::CallbackQueued { task } => self.created(sim, task),
+            | Event::CallbackQueued { task } => self.queued(sim, task),
             Event::Finished { task, result } => {
                 self.finished(sim, task, result);
                 if self.memory.is_some() {
@@ -358,6 +382,9 @@ impl Observer for Stats {
                         Event::Lost { .. } => t.lost += 1,
                         _ => t.requeued += 1,
                     }
+                }
+                if let Event::Requeued { task } = *event {
+                    self.queued(sim, task);
                 }
                 self.memory_event(sim, event);
             }
@@ -407,6 +434,14 @@ impl Observer for Stats {
             .zip(&start.queues)
         {
             *area = end - start;
+        }
+        for ((t, end), start) in self.tasks.iter_mut().zip(end.created).zip(&start.created) {
+            t.arrived = end - start;
+        }
+        if self.warmup == 0 {
+            for (max, queue) in self.max_queue.iter_mut().zip(sim.queues()) {
+                *max = queue.longest() as u64;
+            }
         }
     }
 }
@@ -468,16 +503,40 @@ mod tests {
         assert_eq!(stats.queue_area, [queued.0]);
     }
 
-    /// Integrates worker and queue time at every move of the clock, the plain way: the oracle
-    /// of the engine's sums over changes.
+    /// Integrates worker and queue time at every move of the clock, counts creations and
+    /// looks at a queue's length whenever a task joins it, the plain way: the oracle of the
+    /// engine's sums over changes, counts and longest queues.
     struct Integrator {
         warmup: Tick,
         workers: Vec<u32>,
         pools: Vec<PoolStats>,
         queues: Vec<u128>,
+        arrived: Vec<u64>,
+        longest: Vec<u64>,
     }
 
     impl Observer for Integrator {
+        fn event(&mut self, sim: &Simulation<'_>, event: &Event) {
+            let task = match *event {
+                Event::Arrived { task }
+                | Event::Spawned { task, .. }
+                | Event::CallbackQueued { task } => {
+                    if sim.now() >= self.warmup {
+                        self.arrived[sim.instance(task).task] += 1;
+                    }
+                    task
+                }
+                Event::Requeued { task } => task,
+                _ => return,
+            };
+            if sim.now() >= self.warmup {
+                let Status::Queued(q) = sim.instance(task).status else {
+                    panic!("a task joins its queue before the event")
+                };
+                self.longest[q] = self.longest[q].max(sim.queue(q).len() as u64);
+            }
+        }
+
         fn time_passes(&mut self, sim: &Simulation<'_>, from: Tick, to: Tick) {
             let dt = u128::from(to.saturating_sub(from.max(self.warmup)));
             for (p, counts) in sim.pool_counters().iter().enumerate() {
@@ -496,9 +555,10 @@ mod tests {
     }
 
     /// The worker and queue time the statistics settle from the engine's sums are those
-    /// integrated at every move of the clock, in every scenario of `scenarios/`, run to its
-    /// end or stopped early, with no warmup and with warmups that end before, during and
-    /// after the run.
+    /// integrated at every move of the clock, and the tasks arrived and the longest queues
+    /// are those seen event by event, in every scenario of `scenarios/`, run to its end or
+    /// stopped early, with no warmup and with warmups that end before, during and after the
+    /// run.
     #[test]
     fn worker_and_queue_time_are_the_integrals_over_every_move_of_the_clock() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -526,12 +586,17 @@ mod tests {
                         workers: s.pools.iter().map(|p| p.workers).collect(),
                         pools: vec![PoolStats::default(); s.pools.len()],
                         queues: vec![0; s.queues.len()],
+                        arrived: vec![0; s.tasks.len()],
+                        longest: vec![0; s.queues.len()],
                     };
                     let (_, sim) = simulate(&model, &mut (&mut stats, &mut oracle), limits);
                     let what =
                         format!("{} warmup {warmup} max-events {max_events}", file.display());
                     assert_eq!(stats.pools, oracle.pools, "{what}");
                     assert_eq!(stats.queue_area, oracle.queues, "{what}");
+                    let arrived: Vec<u64> = stats.tasks.iter().map(|t| t.arrived).collect();
+                    assert_eq!(arrived, oracle.arrived, "{what}");
+                    assert_eq!(stats.max_queue, oracle.longest, "{what}");
                     let seen = u128::from(sim.now().saturating_sub(warmup));
                     for (pool, p) in stats.pools.iter().zip(&s.pools) {
                         assert_eq!(pool.total(), u128::from(p.workers) * seen, "{what}");

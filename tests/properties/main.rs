@@ -207,7 +207,7 @@ fn conservation(sim: &Simulation<'_>, inv: &Invariants) -> Result<(), String> {
     }
     for (ty, task) in sim.scenario().tasks.iter().enumerate() {
         let (c, f, a) = (inv.completed[ty], inv.failed[ty], alive[ty]);
-        if sim.created()[ty] != c + f + a {
+        if sim.created()[ty] != u64::from(c + f + a) {
             return Err(format!(
                 "type {}: created {} != completed {c} + failed {f} + alive {a}",
                 task.name,
