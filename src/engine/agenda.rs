@@ -198,10 +198,11 @@ impl Agenda {
             }
             // The earliest child, chosen by conditional moves.
             let (mut child, mut child_key) = (first, heap[first].key());
-            for c in first + 1..(first + ARITY).min(len) {
-                let k = heap[c].key();
+            let children = &heap[first..(first + ARITY).min(len)];
+            for (c, e) in children.iter().enumerate().skip(1) {
+                let k = e.key();
                 let earlier = k < child_key;
-                child = if earlier { c } else { child };
+                child = if earlier { first + c } else { child };
                 child_key = if earlier { k } else { child_key };
             }
             if key <= child_key {
