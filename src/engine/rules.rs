@@ -257,6 +257,41 @@ impl<'m> Simulation<'m> {
             .get(inst.pc as usize)
     }
 
+    /// Runs a task just taken (on worker `w`): its first step at once when it is work, as
+    /// most tasks begin, else the walk of [`proceed`](Self::proceed).
+    #[inline(always)]
+    pub(super) fn run_taken<O: Observer>(&mut self, task: InstanceId, obs: &mut O) {
+        if let (Status::Taken(w), Some(Step::Work(d))) =
+            (self.instances[task as usize].status, self.step_of(task))
+        {
+            return self.start_work(task, w, d, obs);
+        }
+        self.proceed(task, obs);
+    }
+
+    /// A `work` step of `task` on worker `w` begins: its timer is set.
+    #[inline(always)]
+    fn start_work<O: Observer>(
+        &mut self,
+        task: InstanceId,
+        w: WorkerId,
+        d: &crate::scenario::Duration,
+        obs: &mut O,
+    ) {
+        let duration = d.sample(&mut self.rng);
+        self.instances[task as usize].status = Status::Working(w);
+        self.agenda
+            .schedule(self.now.saturating_add(duration), Timer::WorkDone { task });
+        obs.event(
+            self,
+            &Event::WorkStarted {
+                task,
+                worker: w,
+                duration,
+            },
+        );
+    }
+
     /// Runs the task's instantaneous steps from its `pc` until it blocks or ends.
     pub(super) fn proceed<O: Observer>(&mut self, task: InstanceId, obs: &mut O) {
         let w = self.instances[task as usize]
@@ -270,21 +305,7 @@ impl<'m> Simulation<'m> {
                 return self.finish(task, w, TaskResult::Completed, obs);
             };
             match step {
-                Step::Work(d) => {
-                    let duration = d.sample(&mut self.rng);
-                    self.instances[task as usize].status = Status::Working(w);
-                    self.agenda
-                        .schedule(self.now.saturating_add(duration), Timer::WorkDone { task });
-                    obs.event(
-                        self,
-                        &Event::WorkStarted {
-                            task,
-                            worker: w,
-                            duration,
-                        },
-                    );
-                    return;
-                }
+                Step::Work(d) => return self.start_work(task, w, d, obs),
                 Step::Spawn {
                     task: child,
                     count,

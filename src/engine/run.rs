@@ -445,10 +445,7 @@ impl Simulation<'_> {
         // processes (the canonical value); then the stale timers due now are dropped; then
         // the order is `for_each_enabled`'s, offering takes to the lowest idle worker only.
         if self.oom_pending() {
-            let choice = self
-                .canonical_choice()
-                .expect("an OOM kill is enabled while the host is above its memory");
-            self.apply(choice, obs);
+            self.canonical_kill(obs);
             return true;
         }
         let mut due = false;
@@ -498,6 +495,17 @@ impl Simulation<'_> {
         false
     }
 
+    /// The canonical step while the host is above its memory: the OOM killer's, kept out of
+    /// the run loop's code.
+    #[cold]
+    #[inline(never)]
+    fn canonical_kill<O: Observer>(&mut self, obs: &mut O) {
+        let choice = self
+            .canonical_choice()
+            .expect("an OOM kill is enabled while the host is above its memory");
+        self.apply(choice, obs);
+    }
+
     /// Applies `Choice::Run` of the first task just taken.
     #[inline(always)]
     fn run_first_taken<O: Observer>(&mut self, obs: &mut O) {
@@ -508,7 +516,7 @@ impl Simulation<'_> {
             _ => self.just_taken.remove(0),
         };
         self.mid_round = !self.just_taken.is_empty();
-        self.proceed(task, obs);
+        self.run_taken(task, obs);
     }
 }
 
