@@ -600,14 +600,7 @@ mod tests {
     /// the same events, in every scenario of `scenarios/`, run to its end or stopped early.
     #[test]
     fn the_lean_canonical_step_is_the_first_option() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        assert!(files.len() > 10);
+        let files = crate::engine::tests::example_scenarios();
         for file in files {
             let scenario = crate::scenario::load(&file, &[]).unwrap();
             let model = Model::new(scenario);

@@ -63,6 +63,20 @@ pub(crate) fn fanout(workers: u32, parents: usize, fanout: u32) -> Scenario {
     }
 }
 
+/// Every scenario of `scenarios/`, in name order: the examples that the tests of whole runs
+/// go over.
+pub(crate) fn example_scenarios() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 10);
+    files
+}
+
 #[derive(Default)]
 struct Count {
     finished: Vec<(TaskId, TaskResult, Tick)>,
@@ -465,13 +479,7 @@ impl Observer for LowestIdle {
 /// the canonical rule and with random ties.
 #[test]
 fn the_lowest_idle_worker_is_the_first_idle_one() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
+    let files = example_scenarios();
     let mut past_the_mask = 0;
     for file in &files {
         let base = crate::scenario::load(file, &[]).unwrap();

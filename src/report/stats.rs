@@ -561,14 +561,7 @@ mod tests {
     /// run.
     #[test]
     fn worker_and_queue_time_are_the_integrals_over_every_move_of_the_clock() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        assert!(files.len() > 10);
+        let files = crate::engine::tests::example_scenarios();
         let mut observed = 0;
         for file in files {
             let model = Model::new(crate::scenario::load(&file, &[]).unwrap());
