@@ -183,7 +183,7 @@ impl Worker {
 /// How many worker-ticks were spent idle, waiting or restarting up to an instant `T` is the
 /// integral of a counter `c` from 0 to `T`, which by parts is `c(T)·T − Σ δᵢ·tᵢ` over the
 /// counter's changes (by `δᵢ = ±1` at instant `tᵢ`). So each change adds `±t` to a sum
-/// ([`Changes`]), and [`worker_time`](PoolCounters::worker_time) answers the integral at any
+/// (a private `Changes`), and [`worker_time`](PoolCounters::worker_time) answers the integral at any
 /// instant at or after the last change. A change costs an addition; integrating at every move
 /// of the clock instead cost a multiplication per counter and queue at every move (the
 /// statistics' integration was 8% of `qsim run`'s instructions). The sums wrap in `u128`: the
