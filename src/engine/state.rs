@@ -182,9 +182,9 @@ impl Worker {
 /// # Time integrals as sums over changes
 /// How many worker-ticks were spent idle, waiting or restarting up to an instant `T` is the
 /// integral of a counter `c` from 0 to `T`, which by parts is `c(T)·T − Σ δᵢ·tᵢ` over the
-/// counter's changes (by `δᵢ = ±1` at instant `tᵢ`). So each change adds `±t` to a sum
-/// (a private `Changes`), and [`worker_time`](PoolCounters::worker_time) answers the integral at any
-/// instant at or after the last change. A change costs an addition; integrating at every move
+/// counter's changes (by `δᵢ = ±1` at instant `tᵢ`). So each change adds `±t` to a sum (a
+/// private `Changes`), and [`worker_time`](PoolCounters::worker_time) answers the integral at
+/// any instant at or after the last change. A change costs an addition; integrating at every move
 /// of the clock instead cost a multiplication per counter and queue at every move (the
 /// statistics' integration was 8% of `qsim run`'s instructions). The sums wrap in `u128`: the
 /// integrals they give are exact whenever the integrals fit, which they do for any run (a `u64`
