@@ -72,46 +72,42 @@ fn name(path: &Path) -> String {
     path.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
-/// `qsim run FILE --format json`.
-fn qsim(path: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_qsim"))
-        .args(["run", "--format", "json"])
-        .arg(path)
+/// What `command` (`what`, for messages) prints as JSON, once it succeeded.
+fn json_of(mut command: Command, what: &str) -> Value {
+    let out = command
         .current_dir(root())
         .output()
-        .expect("qsim runs");
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
-        "qsim run {} exited with {}:\n{}",
-        path.display(),
+        "{what} exited with {}:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("qsim prints JSON")
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what} prints JSON: {e}"))
+}
+
+/// `qsim run FILE --format json`.
+fn qsim(path: &Path) -> Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qsim"));
+    command.args(["run", "--format", "json"]).arg(path);
+    json_of(command, &format!("qsim run {}", path.display()))
 }
 
 /// `python3 tests/huey/fidelity.py run FILE`: the real consumer's figures, in qsim's shape,
 /// sizes and durations multiplied by the scales for the run (and its figures divided back).
 fn huey(python: &str, path: &Path, memory_scale: f64, time_scale: f64) -> Value {
     let deps = Path::new(env!("CARGO_TARGET_TMPDIR")).join("huey-deps");
-    let out = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(root().join("tests/huey/fidelity.py"))
         .arg("run")
         .arg(path)
         .arg(format!("--memory-scale={memory_scale}"))
         .arg(format!("--time-scale={time_scale}"))
-        .env("QSIM_HUEY_DEPS", &deps)
-        .current_dir(root())
-        .output()
-        .unwrap_or_else(|e| panic!("{python} tests/huey/fidelity.py: {e}"));
-    assert!(
-        out.status.success(),
-        "tests/huey/fidelity.py run {} exited with {}:\n{}",
-        path.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the harness prints JSON")
+        .env("QSIM_HUEY_DEPS", &deps);
+    let what = format!("{python} tests/huey/fidelity.py run {}", path.display());
+    json_of(command, &what)
 }
 
 /// A `{task type: n}` table without its zeros (qsim lists every task type, the harness only
