@@ -322,8 +322,8 @@ impl Stats {
     fn queued_after_warmup(&mut self, sim: &Simulation<'_>, task: u32) {
         let inst = sim.instance(task);
         let q = sim.scenario().tasks[inst.task].queue;
-        // The engine may report the creation just before or just after putting the task on its
-        // queue; count it either way.
+        // The engine reports a task once it is on its queue (the oracle test holds it to that);
+        // were one reported before, it would count as queued all the same.
         let pending = u64::from(!matches!(inst.status, Status::Queued(_)));
         let len = sim.queue(q).len() as u64 + pending;
         let max = &mut self.max_queue[q];
